@@ -1,0 +1,205 @@
+using k8s.Models;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>
+/// The failover decision: a pure function of the observed group, pods, Lease and clock. It never
+/// talks to the API server, so every rule is unit-tested directly.
+/// </summary>
+public static class FailoverDecision
+{
+    public static FailoverPlan Decide(GroupObservation o)
+    {
+        var holderName = string.IsNullOrEmpty(o.Lease?.Holder) ? null : o.Lease!.Holder;
+        var holder = holderName is null ? null : o.Members.FirstOrDefault(p => p.Name == holderName);
+
+        if (holderName is null)
+        {
+            return Elect(o);
+        }
+
+        var unhealthyReason = holder is null
+            ? (o.FormerMembers.Contains(holderName) ? FailoverReasons.NoLongerMember : FailoverReasons.Deleted)
+            : holder.UnhealthyReason;
+
+        if (unhealthyReason is null)
+        {
+            return KeepHealthyHolder(o, holder!);
+        }
+
+        var since = o.ActiveUnhealthySince ?? o.Now;
+        var candidate = BestCandidate(o.Members, exclude: holderName);
+        var failure = $"active pod {holderName} is unhealthy ({Describe(unhealthyReason)})";
+
+        if (o.Spec.Paused)
+        {
+            return Plan(o, active: holder?.Name, GroupPhase.Paused, LeaseAction.None,
+                available: (false, "FailoverPaused", $"{failure}; automatic failover is paused (spec.paused)"),
+                since: since);
+        }
+
+        if (candidate is null)
+        {
+            var message = $"{failure} and no standby is Ready; " +
+                (holder is null ? "nothing can be promoted until a member becomes Ready"
+                                : $"{holderName} keeps the active role until a standby becomes Ready");
+            var events = o.Status?.Phase == GroupPhase.Degraded
+                ? []
+                : new[] { new PlannedEvent(EventTypes.Warning, EventReasons.NoStandbyAvailable, message) };
+            return Plan(o, active: holder?.Name, GroupPhase.Degraded, LeaseAction.None,
+                available: (false, "NoStandbyAvailable", message), since: since, events: events);
+        }
+
+        var delay = TimeSpan.FromSeconds(o.Spec.FailoverDelaySeconds);
+        if (o.Now - since < delay)
+        {
+            var remaining = since + delay - o.Now;
+            return Plan(o, active: holder?.Name, GroupPhase.FailingOver, LeaseAction.None,
+                available: (false, "FailoverDelayed",
+                    $"{failure}; {candidate.Name} takes over in {remaining.TotalSeconds:0.#}s unless it recovers (spec.failoverDelaySeconds={o.Spec.FailoverDelaySeconds})"),
+                since: since, requeueAfter: remaining);
+        }
+
+        var record = new FailoverRecord { From = holderName, To = candidate.Name, Reason = unhealthyReason, DetectedAt = since.UtcDateTime };
+        return Plan(o, active: candidate.Name, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, candidate.Name),
+            available: ActiveReady(candidate.Name), since: null, failover: record,
+            events:
+            [
+                new PlannedEvent(EventTypes.Warning, EventReasons.FailoverStarted,
+                    $"{failure}; failing over from {holderName} to {candidate.Name}", holder?.Name),
+                new PlannedEvent(EventTypes.Normal, EventReasons.Promoted,
+                    $"pod {candidate.Name} is now active, replacing {holderName} (reason: {unhealthyReason})", candidate.Name),
+            ]);
+    }
+
+    /// <summary>No Lease holder yet: keep a Ready pod that already carries the active role, else the one Ready the longest.</summary>
+    private static FailoverPlan Elect(GroupObservation o)
+    {
+        var adopted = BestCandidate(o.Members.Where(p => p.Role == Roles.Active), exclude: null);
+        var chosen = adopted ?? (o.Spec.Paused ? null : BestCandidate(o.Members, exclude: null));
+        var paused = o.Spec.Paused;
+        if (chosen is null)
+        {
+            var (reason, message) = o.Members.Count == 0
+                ? ("NoMembers", "no pod matches spec.selector in this namespace")
+                : paused ? ("FailoverPaused", "no pod carries the active role and election is paused (spec.paused)")
+                : ("NoReadyMember", "no member pod is Running and Ready; the first one to become Ready will be made active");
+            return Plan(o, active: null, paused ? GroupPhase.Paused : GroupPhase.Pending, LeaseAction.None,
+                available: (false, reason, message), since: null);
+        }
+
+        var how = adopted is not null
+            ? $"adopted: it already carried {o.Spec.RoleLabelKey}={Roles.Active}"
+            : "elected: the member Ready the longest";
+        return Plan(o, active: chosen.Name, paused ? GroupPhase.Paused : GroupPhase.Healthy,
+            new LeaseAction(o.Lease is null ? LeaseActionKind.Create : LeaseActionKind.Transfer, chosen.Name),
+            available: ActiveReady(chosen.Name), since: null,
+            events: [new PlannedEvent(EventTypes.Normal, EventReasons.Promoted, $"pod {chosen.Name} is now active ({how})", chosen.Name)]);
+    }
+
+    private static FailoverPlan KeepHealthyHolder(GroupObservation o, PodState holder)
+    {
+        var interval = RenewInterval(o.Spec);
+        var renewedAt = o.Lease!.RenewTime;
+        var renewDue = renewedAt is null || o.Now - renewedAt.Value >= interval;
+        var requeue = renewDue ? interval : renewedAt!.Value + interval - o.Now;
+        return Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy,
+            renewDue ? new LeaseAction(LeaseActionKind.Renew, holder.Name) : LeaseAction.None,
+            available: ActiveReady(holder.Name), since: null, requeueAfter: requeue);
+    }
+
+    /// <summary>The Lease is renewed at half its duration (never more often than every duration/3, never under 1 s).</summary>
+    public static TimeSpan RenewInterval(HighAvailabilityGroupSpec spec) =>
+        TimeSpan.FromSeconds(Math.Max(1.0, spec.LeaseDurationSeconds / 2.0));
+
+    /// <summary>The eligible pod Ready the longest (earliest Ready transition), ties broken by name.</summary>
+    public static PodState? BestCandidate(IEnumerable<PodState> pods, string? exclude) =>
+        pods.Where(p => p.IsHealthy && p.Name != exclude)
+            .OrderBy(p => p.ReadySince ?? DateTimeOffset.MaxValue)
+            .ThenBy(p => p.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    private static (bool, string, string) ActiveReady(string pod) => (true, "ActiveReady", $"pod {pod} is active and Ready");
+
+    private static FailoverPlan Plan(
+        GroupObservation o,
+        string? active,
+        string phase,
+        LeaseAction lease,
+        (bool Status, string Reason, string Message) available,
+        DateTimeOffset? since,
+        TimeSpan? requeueAfter = null,
+        FailoverRecord? failover = null,
+        IReadOnlyList<PlannedEvent>? events = null)
+    {
+        var readyStandbys = o.Members.Count(p => p.IsHealthy && p.Name != active);
+        var status = new HighAvailabilityGroupStatus
+        {
+            ActivePod = active,
+            Phase = phase,
+            ReadyStandbys = readyStandbys,
+            FailoverCount = (o.Status?.FailoverCount ?? 0) + (failover is null ? 0 : 1),
+            LastFailover = failover ?? o.Status?.LastFailover,
+            ObservedGeneration = o.Generation,
+        };
+        var degraded = !available.Status
+            ? (true, available.Reason, available.Message)
+            : readyStandbys == 0
+                ? (true, "NoReadyStandby", $"no standby is Ready: if {active} fails there is nothing to fail over to")
+                : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over");
+        status.Conditions =
+        [
+            Condition(o, "Available", available.Status, available.Reason, available.Message),
+            Condition(o, "Degraded", degraded.Item1, degraded.Item2, degraded.Item3),
+        ];
+        return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, since, failover);
+    }
+
+    /// <summary>Role labels converge on the chosen active; demotions are ordered before the single promotion.</summary>
+    private static IReadOnlyList<RoleChange> RoleChanges(GroupObservation o, string? active)
+    {
+        var changes = new List<RoleChange>();
+        foreach (var former in o.FormerMembers.Order(StringComparer.Ordinal))
+        {
+            changes.Add(new RoleChange(former, null));
+        }
+        RoleChange? promotion = null;
+        foreach (var pod in o.Members.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            var desired = pod.Name == active ? Roles.Active : Roles.Standby;
+            if (pod.Role == desired && pod.Annotated) continue;
+            if (desired == Roles.Active) promotion = new RoleChange(pod.Name, desired);
+            else changes.Add(new RoleChange(pod.Name, desired));
+        }
+        if (promotion is not null) changes.Add(promotion);
+        return changes;
+    }
+
+    private static V1Condition Condition(GroupObservation o, string type, bool isTrue, string reason, string message)
+    {
+        var status = isTrue ? "True" : "False";
+        var previous = o.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
+        var since = previous is not null && previous.Status == status ? previous.LastTransitionTime : o.Now.UtcDateTime;
+        return new V1Condition
+        {
+            Type = type,
+            Status = status,
+            Reason = reason,
+            Message = message,
+            LastTransitionTime = since,
+            ObservedGeneration = o.Generation,
+        };
+    }
+
+    private static string Describe(string reason) => reason switch
+    {
+        FailoverReasons.Deleted => "the pod no longer exists",
+        FailoverReasons.NoLongerMember => "it no longer matches spec.selector",
+        FailoverReasons.Terminating => "it is terminating",
+        FailoverReasons.PodFailed => "phase Failed",
+        FailoverReasons.PodSucceeded => "phase Succeeded",
+        FailoverReasons.NotRunning => "not Running",
+        FailoverReasons.NotReady => "Ready is not True",
+        _ => reason,
+    };
+}

@@ -1,0 +1,82 @@
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>The HighAvailabilityGroup custom resource (failover.dev/v1alpha1).</summary>
+public sealed class HighAvailabilityGroup : IKubernetesObject<V1ObjectMeta>
+{
+    public const string Group = "failover.dev";
+    public const string Version = "v1alpha1";
+    public const string Plural = "highavailabilitygroups";
+    public const string KindName = "HighAvailabilityGroup";
+    public const string ApiVersionName = Group + "/" + Version;
+
+    [JsonPropertyName("apiVersion")] public string ApiVersion { get; set; } = ApiVersionName;
+    [JsonPropertyName("kind")] public string Kind { get; set; } = KindName;
+    [JsonPropertyName("metadata")] public V1ObjectMeta Metadata { get; set; } = new();
+    [JsonPropertyName("spec")] public HighAvailabilityGroupSpec Spec { get; set; } = new();
+    [JsonPropertyName("status")] public HighAvailabilityGroupStatus? Status { get; set; }
+}
+
+public sealed class HighAvailabilityGroupSpec
+{
+    public const string DefaultRoleLabelKey = "failover.dev/role";
+
+    /// <summary>Which pods of the group's namespace are members.</summary>
+    [JsonPropertyName("selector")] public V1LabelSelector? Selector { get; set; }
+
+    /// <summary>The label the operator writes: "active" on the active pod, "standby" on the others.</summary>
+    [JsonPropertyName("roleLabelKey")] public string RoleLabelKey { get; set; } = DefaultRoleLabelKey;
+
+    [JsonPropertyName("leaseDurationSeconds")] public int LeaseDurationSeconds { get; set; } = 15;
+
+    /// <summary>How long the active must be unhealthy, continuously, before a standby takes over.</summary>
+    [JsonPropertyName("failoverDelaySeconds")] public int FailoverDelaySeconds { get; set; }
+
+    /// <summary>No automatic failover while set; labels and status are still maintained.</summary>
+    [JsonPropertyName("paused")] public bool Paused { get; set; }
+}
+
+public sealed class HighAvailabilityGroupStatus
+{
+    [JsonPropertyName("activePod")] public string? ActivePod { get; set; }
+    [JsonPropertyName("phase")] public string? Phase { get; set; }
+    [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
+    [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
+    [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
+    [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
+    [JsonPropertyName("conditions")] public IList<V1Condition>? Conditions { get; set; }
+}
+
+public sealed class FailoverRecord
+{
+    [JsonPropertyName("from")] public string? From { get; set; }
+    [JsonPropertyName("to")] public string? To { get; set; }
+    [JsonPropertyName("reason")] public string? Reason { get; set; }
+    [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; set; }
+    [JsonPropertyName("completedAt")] public DateTime? CompletedAt { get; set; }
+    [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; set; }
+}
+
+public static class GroupPhase
+{
+    public const string Pending = "Pending";
+    public const string Healthy = "Healthy";
+    public const string Degraded = "Degraded";
+    public const string FailingOver = "FailingOver";
+    public const string Paused = "Paused";
+    public static readonly string[] All = [Pending, Healthy, Degraded, FailingOver, Paused];
+}
+
+public static class Roles
+{
+    public const string Active = "active";
+    public const string Standby = "standby";
+    /// <summary>Annotation naming the group a pod was made a member of, so the role label can be
+    /// taken off again when the pod stops matching the selector.</summary>
+    public const string GroupAnnotation = "failover.dev/group";
+    /// <summary>Label on the per-group Lease, so the operator watches only its own Leases.</summary>
+    public const string LeaseGroupLabel = "failover.dev/group";
+}

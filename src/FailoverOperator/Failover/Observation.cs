@@ -1,0 +1,89 @@
+namespace FailoverOperator.Failover;
+
+/// <summary>What the decision needs to know about one member pod.</summary>
+public sealed record PodState(
+    string Name,
+    string? Role,
+    bool Annotated,
+    string? Phase,
+    bool Ready,
+    DateTimeOffset? ReadySince,
+    bool Terminating)
+{
+    public bool IsHealthy => UnhealthyReason is null;
+
+    /// <summary>Why this pod cannot be (or stay) active; null when it is healthy.</summary>
+    public string? UnhealthyReason =>
+        Terminating ? FailoverReasons.Terminating
+        : Phase == "Failed" ? FailoverReasons.PodFailed
+        : Phase == "Succeeded" ? FailoverReasons.PodSucceeded
+        : Phase != "Running" ? FailoverReasons.NotRunning
+        : !Ready ? FailoverReasons.NotReady
+        : null;
+}
+
+/// <summary>The per-group Lease as the operator last saw it.</summary>
+public sealed record LeaseState(string? Holder, int Transitions, DateTimeOffset? AcquireTime, DateTimeOffset? RenewTime);
+
+/// <summary>Everything a decision is a function of: the group, its pods, its Lease and the clock.</summary>
+public sealed record GroupObservation(
+    string Name,
+    long Generation,
+    HighAvailabilityGroupSpec Spec,
+    HighAvailabilityGroupStatus? Status,
+    IReadOnlyList<PodState> Members,
+    IReadOnlyList<string> FormerMembers,
+    LeaseState? Lease,
+    DateTimeOffset? ActiveUnhealthySince,
+    DateTimeOffset Now);
+
+public static class FailoverReasons
+{
+    public const string Deleted = "Deleted";
+    public const string NoLongerMember = "NoLongerMember";
+    public const string Terminating = "Terminating";
+    public const string PodFailed = "PodFailed";
+    public const string PodSucceeded = "PodSucceeded";
+    public const string NotRunning = "NotRunning";
+    public const string NotReady = "NotReady";
+}
+
+public enum LeaseActionKind { None, Create, Renew, Transfer }
+
+/// <summary>The Lease write that commits a decision. Holder is the pod that must hold it afterwards.</summary>
+public sealed record LeaseAction(LeaseActionKind Kind, string? Holder)
+{
+    public static readonly LeaseAction None = new(LeaseActionKind.None, null);
+}
+
+/// <summary>Set a pod's role label. A null role takes the pod out of the group (label and annotation removed).</summary>
+public sealed record RoleChange(string Pod, string? Role);
+
+public static class EventTypes
+{
+    public const string Normal = "Normal";
+    public const string Warning = "Warning";
+}
+
+public static class EventReasons
+{
+    public const string Promoted = "Promoted";
+    public const string FailoverStarted = "FailoverStarted";
+    public const string NoStandbyAvailable = "NoStandbyAvailable";
+}
+
+/// <summary>An Event to record; on the group, and also on <see cref="Pod"/> when set.</summary>
+public sealed record PlannedEvent(string Type, string Reason, string Message, string? Pod = null);
+
+/// <summary>
+/// The outcome of a decision, to be carried out in order: the Lease write (the commit point), then
+/// the role changes in list order (every demotion before the promotion), then status and events.
+/// </summary>
+public sealed record FailoverPlan(
+    LeaseAction Lease,
+    IReadOnlyList<RoleChange> RoleChanges,
+    HighAvailabilityGroupStatus Status,
+    IReadOnlyList<PlannedEvent> Events,
+    TimeSpan? RequeueAfter,
+    DateTimeOffset? ActiveUnhealthySince,
+    FailoverRecord? Failover);

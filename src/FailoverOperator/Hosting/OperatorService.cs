@@ -1,0 +1,195 @@
+using FailoverOperator.Failover;
+using FailoverOperator.Runtime;
+using k8s;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FailoverOperator.Hosting;
+
+/// <summary>
+/// Wires the runtime to the failover domain: informers for groups, pods and group Leases feed one
+/// work queue; only the leader (or every instance, without leader election) runs the workers.
+/// Informers run on every instance so a new leader starts with a warm cache.
+/// </summary>
+public sealed class OperatorService(
+    OperatorOptions options,
+    KubernetesClients clients,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggers) : BackgroundService
+{
+    private readonly ILogger logger = loggers.CreateLogger<OperatorService>();
+    private readonly WorkQueue queue = new();
+    private IInformer[] informers = [];
+
+    public bool Ready => informers.Length > 0 && informers.All(i => i.HasSynced);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var ns = options.Namespace;
+        var api = clients.Watches;
+
+        var groups = new Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(
+            new ListWatch<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>((r, ct) => ns is null
+                ? api.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<CustomResourceList<HighAvailabilityGroup>>(
+                    HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, HighAvailabilityGroup.Plural,
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
+                : api.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<CustomResourceList<HighAvailabilityGroup>>(
+                    HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, ns, HighAvailabilityGroup.Plural,
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
+            loggers.CreateLogger("Informer"), "groups");
+
+        var pods = new Informer<V1Pod, V1PodList>(
+            new ListWatch<V1Pod, V1PodList>((r, ct) => ns is null
+                ? api.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
+                : api.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns,
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
+            loggers.CreateLogger("Informer"), "pods");
+
+        var leases = new Informer<V1Lease, V1LeaseList>(
+            new ListWatch<V1Lease, V1LeaseList>((r, ct) => ns is null
+                ? api.CoordinationV1.ListLeaseForAllNamespacesWithHttpMessagesAsync(
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, labelSelector: Roles.LeaseGroupLabel,
+                    limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
+                : api.CoordinationV1.ListNamespacedLeaseWithHttpMessagesAsync(ns,
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, labelSelector: Roles.LeaseGroupLabel,
+                    limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
+            loggers.CreateLogger("Informer"), "leases");
+
+        groups.Changed += (old, group) => queue.Add(KeyOf(group ?? old!));
+        leases.Changed += (old, lease) => queue.Add(KeyOf(lease ?? old!));
+        pods.Changed += (old, pod) =>
+        {
+            // A pod change concerns every group of its namespace that selects it before or after, or
+            // that it is annotated as a member of.
+            var any = pod ?? old!;
+            var podNs = any.Metadata.NamespaceProperty;
+            foreach (var group in groups.List(podNs))
+            {
+                var name = group.Metadata.Name;
+                if (Concerns(group, old) || Concerns(group, pod)) queue.Add($"{podNs}/{name}");
+            }
+        };
+
+        informers = [groups, pods, leases];
+        var recorder = new EventRecorder(clients.Requests, "failover-operator", options.Identity, loggers.CreateLogger<EventRecorder>());
+        var reconciler = new GroupReconciler(clients.Requests,
+            groups, pods, leases,
+            recorder, TimeProvider.System, loggers.CreateLogger<GroupReconciler>());
+        var controller = new Controller(queue, reconciler, options.Workers, loggers.CreateLogger<Controller>());
+
+        var background = informers.Select(i => Task.Run(() => i.RunAsync(stoppingToken), CancellationToken.None))
+            .Append(Task.Run(() => recorder.RunAsync(stoppingToken), CancellationToken.None)).ToList();
+        logger.LogInformation("watching HighAvailabilityGroups in {Scope}", ns is null ? "all namespaces" : $"namespace {ns}");
+        try
+        {
+            foreach (var informer in informers) await informer.WaitForSyncAsync(stoppingToken).ConfigureAwait(false);
+            logger.LogInformation("caches synced: {Groups} groups, {Pods} pods, {Leases} group leases",
+                groups.List().Count(), pods.List().Count(), leases.List().Count());
+
+            if (options.LeaderElect) await RunAsLeaderAsync(controller, stoppingToken).ConfigureAwait(false);
+            else
+            {
+                OperatorMetrics.Leader.Set(1);
+                await controller.RunAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            queue.ShutDown();
+            OperatorMetrics.Leader.Set(0);
+            await Task.WhenAll(background).ConfigureAwait(false);
+        }
+    }
+
+    private static string KeyOf(IKubernetesObject<V1ObjectMeta> o) => $"{o.Metadata.NamespaceProperty}/{o.Metadata.Name}";
+
+    private static bool Concerns(HighAvailabilityGroup group, V1Pod? pod) =>
+        pod is not null && (LabelSelectorMatcher.Matches(group.Spec?.Selector, pod.Metadata.Labels)
+            || pod.Metadata.Annotations.ValueOf(Roles.GroupAnnotation) == group.Metadata.Name);
+
+    private async Task RunAsLeaderAsync(Controller controller, CancellationToken stoppingToken)
+    {
+        var leaseLock = new LeaseLock(clients.Requests, options.LeaderElectionNamespace, options.LeaderElectionName, options.Identity);
+        var duration = options.LeaderElectionLeaseDuration;
+        using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
+        {
+            LeaseDuration = duration,
+            RenewDeadline = duration * 2 / 3,
+            // Standbys poll once a second, so a released Lease is taken over within about a second.
+            RetryPeriod = TimeSpan.FromSeconds(1),
+        });
+        using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        Task? work = null;
+        elector.OnStartedLeading += () =>
+        {
+            logger.LogInformation("became leader ({Identity}); reconciling", options.Identity);
+            OperatorMetrics.Leader.Set(1);
+            work = controller.RunAsync(leading.Token);
+        };
+        elector.OnNewLeader += leader => logger.LogInformation("leader is now {Leader}", string.IsNullOrEmpty(leader) ? "<none>" : leader);
+        logger.LogInformation("waiting to become leader of {Namespace}/{Lease} as {Identity}",
+            options.LeaderElectionNamespace, options.LeaderElectionName, options.Identity);
+        try
+        {
+            await elector.RunUntilLeadershipLostAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        leading.Cancel();
+        if (work is not null)
+        {
+            try { await work.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        }
+        OperatorMetrics.Leader.Set(0);
+
+        if (stoppingToken.IsCancellationRequested)
+        {
+            if (elector.IsLeader()) await ReleaseAsync(leaseLock).ConfigureAwait(false);
+            return;
+        }
+        // Renewal failed: another instance may already lead. Exit so no stale leader keeps writing.
+        logger.LogCritical("lost leadership of {Namespace}/{Lease}; exiting", options.LeaderElectionNamespace, options.LeaderElectionName);
+        Environment.ExitCode = 1;
+        lifetime.StopApplication();
+    }
+
+    /// <summary>
+    /// KubernetesClient's elector does not release on shutdown, which would leave the others waiting a
+    /// whole lease duration; an empty holder lets them take over on their next retry.
+    /// </summary>
+    private async Task ReleaseAsync(LeaseLock leaseLock)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            var record = await leaseLock.GetAsync(timeout.Token).ConfigureAwait(false);
+            if (record.HolderIdentity != options.Identity) return;
+            var released = await leaseLock.UpdateAsync(new LeaderElectionRecord
+            {
+                HolderIdentity = "",
+                LeaseDurationSeconds = 1,
+                AcquireTime = record.AcquireTime,
+                RenewTime = DateTime.UtcNow,
+                LeaderTransitions = record.LeaderTransitions,
+            }, timeout.Token).ConfigureAwait(false);
+            logger.LogInformation(released ? "released leadership" : "could not release leadership (the Lease changed)");
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("could not release leadership: {Error}", e.Message);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using FailoverOperator.Hosting;
+using k8s.Autorest;
+using Microsoft.Extensions.Logging;
+
+namespace FailoverOperator.Runtime;
+
+public interface IReconciler
+{
+    /// <summary>Brings one object's world in line with its spec. Returns when to look again, if ever.</summary>
+    Task<TimeSpan?> ReconcileAsync(string key, CancellationToken cancellationToken);
+}
+
+/// <summary>Runs N workers that take keys from the queue and reconcile them, one key per worker at a time.</summary>
+public sealed class Controller(WorkQueue queue, IReconciler reconciler, int workers, ILogger<Controller> logger)
+{
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)));
+
+    private async Task WorkAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            string? key;
+            try
+            {
+                key = await queue.GetAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (key is null) return;
+
+            var started = Stopwatch.GetTimestamp();
+            var result = "success";
+            try
+            {
+                var requeueAfter = await reconciler.ReconcileAsync(key, cancellationToken).ConfigureAwait(false);
+                queue.Forget(key);
+                if (requeueAfter is { } delay) queue.AddAfter(key, delay);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                result = "cancelled";
+            }
+            catch (HttpOperationException e) when ((int?)e.Response?.StatusCode == 409)
+            {
+                // Someone else wrote first: the watch brings the newer object; look again shortly.
+                result = "conflict";
+                logger.LogDebug("reconcile {Key}: conflict, retrying: {Error}", key, e.Response?.Content);
+                queue.AddRateLimited(key);
+            }
+            catch (Exception e)
+            {
+                result = "error";
+                var detail = e is HttpOperationException h ? $"{(int?)h.Response?.StatusCode} {h.Response?.Content}" : e.Message;
+                logger.LogWarning("reconcile {Key} failed (attempt {Attempt}), retrying with backoff: {Error}", key, queue.Failures(key) + 1, detail);
+                queue.AddRateLimited(key);
+            }
+            finally
+            {
+                queue.Done(key);
+                OperatorMetrics.Reconciles.WithLabels(result).Inc();
+                OperatorMetrics.ReconcileDuration.WithLabels(result).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                OperatorMetrics.WorkQueueDepth.Set(queue.Depth);
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace FailoverOperator.Runtime;
+
+/// <summary>
+/// Keeps a local cache of one kind of object: list, then watch from the list's resourceVersion
+/// (with bookmarks); on a broken watch it re-watches from the last resourceVersion after a
+/// jittered backoff, and on 410 Gone it re-lists, reporting what changed meanwhile.
+/// </summary>
+public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logger, string name) : IInformer
+    where T : class, IKubernetesObject<V1ObjectMeta>
+    where TList : IItems<T>, IMetadata<V1ListMeta>
+{
+    private readonly ConcurrentDictionary<string, T> cache = new();
+    private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock writeLock = new();
+
+    /// <summary>Raised with (old, new): old is null for an add, new is null for a delete.</summary>
+    public event Action<T?, T?>? Changed;
+
+    public string Name => name;
+    public bool HasSynced => synced.Task.IsCompleted;
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
+
+    public static string KeyOf(string? ns, string name) => string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
+    public static string KeyOf(T obj) => KeyOf(obj.Metadata.NamespaceProperty, obj.Metadata.Name);
+
+    public T? Get(string key) => cache.TryGetValue(key, out var value) ? value : null;
+    public T? Get(string? ns, string name) => Get(KeyOf(ns, name));
+    public IEnumerable<T> List() => cache.Values;
+    public IEnumerable<T> List(string ns) => cache.Values.Where(o => o.Metadata.NamespaceProperty == ns);
+
+    /// <summary>
+    /// Puts an object the operator just wrote into the cache, unless the cache already holds a newer
+    /// version, so the next reconcile does not act on the state from before its own write.
+    /// </summary>
+    public void Remember(T written)
+    {
+        Apply(written, deleted: false, onlyIfNewer: true);
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var needList = true;
+        var resourceVersion = "";
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (needList)
+                {
+                    var (items, listVersion) = await source.ListAsync(cancellationToken).ConfigureAwait(false);
+                    Replace(items);
+                    resourceVersion = listVersion;
+                    needList = false;
+                    synced.TrySetResult();
+                    logger.LogDebug("{Informer}: listed {Count} objects at resourceVersion {ResourceVersion}", name, items.Count, resourceVersion);
+                }
+
+                var gone = false;
+                var events = 0;
+                // client-go's reflector also asks for a random 5-10 min timeout, spreading re-watches.
+                var timeout = 300 + Random.Shared.Next(300);
+                await foreach (var (type, obj) in source.WatchAsync(resourceVersion, timeout, e =>
+                {
+                    if (IsGone(e)) gone = true;
+                    else logger.LogWarning("{Informer}: watch error: {Error}", name, e.Message);
+                }, cancellationToken).ConfigureAwait(false))
+                {
+                    events++;
+                    if (obj?.Metadata?.ResourceVersion is { Length: > 0 } rv) resourceVersion = rv;
+                    switch (type)
+                    {
+                        case WatchEventType.Added:
+                        case WatchEventType.Modified:
+                            Apply(obj!, deleted: false, onlyIfNewer: false);
+                            break;
+                        case WatchEventType.Deleted:
+                            Apply(obj!, deleted: true, onlyIfNewer: false);
+                            break;
+                    }
+                }
+
+                if (gone)
+                {
+                    logger.LogInformation("{Informer}: resourceVersion {ResourceVersion} is too old (410 Gone); re-listing", name, resourceVersion);
+                    needList = true;
+                }
+                else if (events == 0)
+                {
+                    // A watch that ends at once with nothing in it is a failure (e.g. a closing server); back off.
+                    await BackoffAsync(++failures, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (IsGone(e))
+            {
+                needList = true;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                logger.LogWarning("{Informer}: {Operation} failed ({Failures} in a row): {Error}", name, needList ? "list" : "watch", failures, e.Message);
+                await BackoffAsync(failures, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task BackoffAsync(int failures, CancellationToken cancellationToken)
+    {
+        var baseMs = Math.Min(30_000, 100 * Math.Pow(2, Math.Min(failures - 1, 10)));
+        var jittered = baseMs * (0.5 + Random.Shared.NextDouble());
+        try { await Task.Delay(TimeSpan.FromMilliseconds(jittered), cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+    }
+
+    private static bool IsGone(Exception e) => e switch
+    {
+        KubernetesException k => k.Status?.Code == (int)HttpStatusCode.Gone,
+        HttpOperationException h => h.Response?.StatusCode == HttpStatusCode.Gone,
+        _ => false,
+    };
+
+    private void Replace(List<T> items)
+    {
+        var seen = new HashSet<string>();
+        foreach (var item in items)
+        {
+            seen.Add(KeyOf(item));
+            Apply(item, deleted: false, onlyIfNewer: false);
+        }
+        foreach (var key in cache.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            if (cache.TryGetValue(key, out var old)) Apply(old, deleted: true, onlyIfNewer: false);
+        }
+    }
+
+    private void Apply(T obj, bool deleted, bool onlyIfNewer)
+    {
+        var key = KeyOf(obj);
+        T? old;
+        lock (writeLock)
+        {
+            cache.TryGetValue(key, out old);
+            if (deleted)
+            {
+                if (old is null) return;
+                cache.TryRemove(key, out _);
+            }
+            else
+            {
+                if (onlyIfNewer && old is not null && !IsNewer(obj, old)) return;
+                if (old is not null && old.Metadata.ResourceVersion == obj.Metadata.ResourceVersion) return;
+                cache[key] = obj;
+            }
+        }
+        try
+        {
+            Changed?.Invoke(old, deleted ? null : obj);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "{Informer}: event handler failed for {Key}", name, key);
+        }
+    }
+
+    // resourceVersions are opaque, but etcd-backed servers hand out increasing integers; anything
+    // else is treated as newer so a write is never lost from the cache.
+    private static bool IsNewer(T candidate, T current) =>
+        !ulong.TryParse(candidate.Metadata.ResourceVersion, out var a)
+        || !ulong.TryParse(current.Metadata.ResourceVersion, out var b)
+        || a > b;
+}
+
+public interface IInformer
+{
+    string Name { get; }
+    bool HasSynced { get; }
+    Task RunAsync(CancellationToken cancellationToken);
+    Task WaitForSyncAsync(CancellationToken cancellationToken);
+}
