@@ -1,0 +1,310 @@
+using FailoverOperator.Failover;
+using FailoverOperator.IntegrationTests.Infrastructure;
+using k8s;
+using k8s.Models;
+
+namespace FailoverOperator.IntegrationTests;
+
+/// <summary>The operator, run as a process, against the genuine API server with kubelet-stand-in pods.</summary>
+public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
+{
+    [Fact]
+    public async Task AGroupOfThreeReadyPodsGetsExactlyOneActive()
+    {
+        await CreatePodsAsync("db", 3);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+
+        var active = await WaitForActiveAsync("db", "db");
+        var roles = await RolesAsync("db");
+        Assert.Equal(2, roles.Values.Count(r => r == Roles.Standby));
+        Assert.Equal("db-0", active); // all Ready at about the same time: the one Ready the longest
+        var group = await GetGroupAsync("db");
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.Healthy, Wait.Default, "phase Healthy");
+        group = await GetGroupAsync("db");
+        Assert.Equal(2, group.Status!.ReadyStandbys);
+        Assert.Equal(0, group.Status.FailoverCount);
+        Assert.Equal(group.Metadata.Generation, group.Status.ObservedGeneration);
+        Assert.Equal("True", group.Status.Conditions!.Single(c => c.Type == "Available").Status);
+        var lease = (await GetLeaseAsync("db"))!;
+        Assert.Equal(active, lease.Spec.HolderIdentity);
+        Assert.Equal(15, lease.Spec.LeaseDurationSeconds);
+        var owner = Assert.Single(lease.Metadata.OwnerReferences);
+        Assert.Equal((group.Metadata.Uid, true), (owner.Uid, owner.Controller == true));
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted)).Any(e => e.InvolvedObject.Name == "db"), Wait.Default, "a Promoted event on the group");
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted)).Any(e => e.InvolvedObject.Name == active), Wait.Default, "a Promoted event on the pod");
+    }
+
+    public enum Failure { NotReady, Deleted, Terminating, ContainerRestart, PodFailed }
+
+    [Theory]
+    [InlineData(Failure.NotReady, FailoverReasons.NotReady)]
+    // A bound pod is first marked for deletion, then removed: the operator may see either first.
+    [InlineData(Failure.Deleted, FailoverReasons.Deleted + "|" + FailoverReasons.Terminating)]
+    [InlineData(Failure.Terminating, FailoverReasons.Terminating)]
+    [InlineData(Failure.ContainerRestart, FailoverReasons.NotReady)]
+    [InlineData(Failure.PodFailed, FailoverReasons.PodFailed)]
+    public async Task AFailedActiveIsReplacedByAReadyStandby(Failure failure, string reason)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            // A finalizer keeps a deleted pod in Terminating, as a kubelet does during its grace period.
+            await Kubelet.CreatePodAsync($"db-{i}", new Dictionary<string, string> { ["app"] = "db" },
+                finalizers: failure == Failure.Terminating ? ["failover.dev/test-hold"] : null);
+        }
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        var first = await WaitForActiveAsync("db", "db");
+
+        switch (failure)
+        {
+            case Failure.NotReady: await Kubelet.SetReadyAsync(first, false); break;
+            case Failure.ContainerRestart: await Kubelet.RestartContainerAsync(first); break;
+            case Failure.PodFailed: await Kubelet.SetFailedAsync(first); break;
+            case Failure.Deleted: await Client.CoreV1.DeleteNamespacedPodAsync(first, Ns, new V1DeleteOptions { GracePeriodSeconds = 0 }); break;
+            case Failure.Terminating: await Client.CoreV1.DeleteNamespacedPodAsync(first, Ns); break;
+        }
+
+        var second = await WaitForActiveAsync("db", "db", a => a != first);
+        var lease = (await GetLeaseAsync("db"))!;
+        Assert.Equal(1, lease.Spec.LeaseTransitions);
+        var status = (await GetGroupAsync("db")).Status!;
+        Assert.Equal(1, status.FailoverCount);
+        Assert.Equal((first, second), (status.LastFailover!.From, status.LastFailover.To));
+        Assert.Contains(status.LastFailover.Reason, reason.Split('|'));
+        Assert.NotNull(status.LastFailover.DetectedAt);
+        Assert.True(status.LastFailover.CompletedAt >= status.LastFailover.DetectedAt);
+        Assert.True(status.LastFailover.DurationMilliseconds >= 0);
+        if (failure is not Failure.Deleted)
+        {
+            Assert.Equal(Roles.Standby, (await RolesAsync("db"))[first]);
+        }
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.FailoverStarted)).Count > 0, Wait.Default, "a FailoverStarted event");
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted))
+            .Any(e => e.Message.Contains($"replacing {first}") && e.InvolvedObject.Kind == HighAvailabilityGroup.KindName), Wait.Default, "a Promoted event naming the failed pod");
+
+        if (failure == Failure.Terminating)
+        {
+            await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { finalizers = Array.Empty<string>() } }, V1Patch.PatchType.MergePatch), first, Ns);
+        }
+    }
+
+    [Fact]
+    public async Task WithoutAReadyStandbyTheGroupIsDegradedUntilOneBecomesReady()
+    {
+        await Kubelet.CreatePodAsync("db-0", new Dictionary<string, string> { ["app"] = "db" });
+        await Kubelet.CreatePodAsync("db-1", new Dictionary<string, string> { ["app"] = "db" }, ready: false);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        Assert.Equal("db-0", await WaitForActiveAsync("db", "db"));
+
+        await Kubelet.SetReadyAsync("db-0", false);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.Degraded, Wait.Default, "phase Degraded",
+            () => DescribeAsync("db", "db"));
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.NoStandbyAvailable)).Any(e => e.Type == "Warning"), Wait.Default, "a NoStandbyAvailable warning");
+        Assert.Equal(Roles.Active, (await RolesAsync("db"))["db-0"]); // never fence the only pod
+        Assert.Equal("db-0", (await GetLeaseAsync("db"))!.Spec.HolderIdentity);
+        var degraded = (await GetGroupAsync("db")).Status!;
+        Assert.Equal("True", degraded.Conditions!.Single(c => c.Type == "Degraded").Status);
+        Assert.Contains("no standby is Ready", degraded.Conditions!.Single(c => c.Type == "Degraded").Message);
+
+        await Kubelet.SetReadyAsync("db-1", true);
+        Assert.Equal("db-1", await WaitForActiveAsync("db", "db", a => a == "db-1"));
+        Assert.Equal(GroupPhase.Healthy, (await GetGroupAsync("db")).Status!.Phase);
+    }
+
+    [Fact]
+    public async Task AFailureShorterThanTheDelayChangesNothingAndALongerOneFailsOver()
+    {
+        await CreatePodsAsync("db", 3);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db", s => s.FailoverDelaySeconds = 2);
+        var first = await WaitForActiveAsync("db", "db");
+        var lease = (await GetLeaseAsync("db"))!;
+
+        // A 1 s blip: the operator sees it (FailingOver), then sees the recovery before the delay ends.
+        await Kubelet.SetReadyAsync(first, false);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.FailingOver, Wait.Default, "phase FailingOver");
+        var blipStarted = DateTime.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(1) - (DateTime.UtcNow - blipStarted)); // the blip's length is the scenario, not a wait
+        await Kubelet.SetReadyAsync(first, true);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.Healthy, Wait.Default, "phase Healthy again");
+        // Past the moment the delay would have ended, nothing has moved.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.Equal(first, (await GetLeaseAsync("db"))!.Spec.HolderIdentity);
+        Assert.Equal(lease.Spec.LeaseTransitions, (await GetLeaseAsync("db"))!.Spec.LeaseTransitions);
+        Assert.Equal(0, (await GetGroupAsync("db")).Status!.FailoverCount);
+
+        // A 3 s failure: fails over, not before the 2 s delay.
+        var failedAt = DateTime.UtcNow;
+        await Kubelet.SetReadyAsync(first, false);
+        var second = await WaitForActiveAsync("db", "db", a => a != first);
+        var record = (await GetGroupAsync("db")).Status!.LastFailover!;
+        Assert.True(record.CompletedAt!.Value - record.DetectedAt!.Value >= TimeSpan.FromSeconds(2),
+            $"failed over after {(record.CompletedAt - record.DetectedAt)?.TotalMilliseconds} ms, before the 2 s delay");
+        Assert.NotEqual(first, second);
+        Output.WriteLine($"failure written → failover completed: {(record.CompletedAt!.Value - failedAt).TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task APausedGroupDoesNotFailOverUntilUnpaused()
+    {
+        await CreatePodsAsync("db", 2);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        var first = await WaitForActiveAsync("db", "db");
+        await PatchGroupSpecAsync("db", new { paused = true });
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.Paused, Wait.Default, "phase Paused");
+
+        await Kubelet.SetReadyAsync(first, false);
+        await Kubelet.CreatePodAsync("db-new", new Dictionary<string, string> { ["app"] = "db" });
+        // Labels are still maintained while paused: the new member gets its standby label …
+        await Wait.UntilAsync(async () => (await RolesAsync("db"))["db-new"] == Roles.Standby, Wait.Default, "the new member labelled standby");
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Conditions?.Any(c => c.Reason == "FailoverPaused") == true,
+            Wait.Default, "the status to say failover is paused");
+        // … but the failed active is not replaced.
+        Assert.Equal(first, (await GetLeaseAsync("db"))!.Spec.HolderIdentity);
+        Assert.Equal(Roles.Active, (await RolesAsync("db"))[first]);
+
+        await PatchGroupSpecAsync("db", new { paused = false });
+        var second = await WaitForActiveAsync("db", "db", a => a != first);
+        Assert.Equal(1, (await GetGroupAsync("db")).Status!.FailoverCount);
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
+    public async Task ARestartedOperatorKeepsTheHealthyActive()
+    {
+        await CreatePodsAsync("db", 3);
+        var op = await StartOperatorAsync("first");
+        await CreateGroupAsync("db", "db");
+        var active = await WaitForActiveAsync("db", "db");
+        var lease = (await GetLeaseAsync("db"))!;
+        await op.StopGracefullyAsync();
+
+        // While no operator runs, db-2 becomes the pod Ready the longest; a re-election would pick it.
+        await Kubelet.SetReadyAsync("db-2", false);
+        await Kubelet.SetReadyAsync("db-2", true);
+        var historyBefore = Recorder.RoleHistory.Count;
+        var second = await StartOperatorAsync("second");
+        await Wait.UntilAsync(async () => (await GetLeaseAsync("db"))!.Spec.RenewTime > lease.Spec.RenewTime
+            || (await second.MetricsAsync()).Contains("failover_operator_reconcile_total{result=\"success\"}"),
+            Wait.Default, "the restarted operator to reconcile the group");
+
+        Assert.Equal(active, await WaitForActiveAsync("db", "db"));
+        var after = (await GetLeaseAsync("db"))!;
+        Assert.Equal(lease.Spec.LeaseTransitions, after.Spec.LeaseTransitions);
+        Assert.Equal(lease.Spec.AcquireTime, after.Spec.AcquireTime);
+        Assert.Equal(historyBefore, Recorder.RoleHistory.Count); // not a single label flipped
+    }
+
+    [Fact]
+    public async Task AnOperatorInstalledOverAnExistingActiveAdoptsIt()
+    {
+        await CreatePodsAsync("db", 3);
+        await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { labels = new Dictionary<string, string> { [HighAvailabilityGroupSpec.DefaultRoleLabelKey] = Roles.Active } } },
+            V1Patch.PatchType.MergePatch), "db-2", Ns);
+        await CreateGroupAsync("db", "db");
+        await StartOperatorAsync();
+        Assert.Equal("db-2", await WaitForActiveAsync("db", "db"));
+        Assert.Equal(0, (await GetLeaseAsync("db"))!.Spec.LeaseTransitions);
+    }
+
+    [Fact]
+    public async Task PodsThatStopMatchingLoseTheRoleAndNewOnesGetStandby()
+    {
+        await CreatePodsAsync("db", 2);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        var active = await WaitForActiveAsync("db", "db");
+        var standby = active == "db-0" ? "db-1" : "db-0";
+
+        await Kubelet.CreatePodAsync("db-late", new Dictionary<string, string> { ["app"] = "db" });
+        await Wait.UntilAsync(async () => (await RolesAsync("db")).GetValueOrDefault("db-late") == Roles.Standby, Wait.Default, "db-late labelled standby");
+
+        await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { labels = new Dictionary<string, string> { ["app"] = "other" } } },
+            V1Patch.PatchType.MergePatch), standby, Ns);
+        await Wait.UntilAsync(async () =>
+        {
+            var pod = await Client.CoreV1.ReadNamespacedPodAsync(standby, Ns);
+            return pod.Metadata.Labels.ContainsKey(HighAvailabilityGroupSpec.DefaultRoleLabelKey) == false
+                && pod.Metadata.Annotations?.ContainsKey(Roles.GroupAnnotation) != true;
+        }, Wait.Default, $"{standby} to lose its role label");
+        Assert.Equal(active, await WaitForActiveAsync("db", "db"));
+    }
+
+    [Fact]
+    public async Task OddGroupsAreReportedAndNeverCrashTheOperator()
+    {
+        var op = await StartOperatorAsync();
+        await CreateGroupAsync("nothing", "no-such-app");
+        await Wait.UntilAsync(async () => (await GetGroupAsync("nothing")).Status?.Phase == GroupPhase.Pending, Wait.Default, "phase Pending");
+        var available = (await GetGroupAsync("nothing")).Status!.Conditions!.Single(c => c.Type == "Available");
+        Assert.Equal(("False", "NoMembers"), (available.Status, available.Reason));
+
+        // A role label key that no Service would expect still works; a group is deleted with its Lease owner.
+        await CreatePodsAsync("web", 1);
+        await CreateGroupAsync("web", "web", s => s.RoleLabelKey = "example.com/role");
+        await Wait.UntilAsync(async () => (await Client.CoreV1.ReadNamespacedPodAsync("web-0", Ns)).Metadata.Labels.TryGetValue("example.com/role", out var r) && r == Roles.Active,
+            Wait.Default, "web-0 labelled with the custom key");
+        await Client.CustomObjects.DeleteNamespacedCustomObjectAsync(HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "web");
+        await Wait.UntilAsync(async () => await GetLeaseAsync("web") is null, Wait.Default, "the garbage collector to delete the group's Lease");
+        Assert.False(op.HasExited);
+    }
+
+    [Fact]
+    public async Task OnlyTheLeaderActsAndAStandbyOperatorTakesOver()
+    {
+        await CreatePodsAsync("db", 3);
+        await CreateGroupAsync("db", "db");
+        string[] electionArgs = ["--leader-elect=true", $"--leader-election-namespace={Ns}", "--leader-election-lease-seconds=6"];
+        var a = await StartOperatorAsync("operator-a", electionArgs);
+        var first = await WaitForActiveAsync("db", "db");
+        var b = await StartOperatorAsync("operator-b", electionArgs);
+        Assert.Contains("failover_operator_leader 1", await a.MetricsAsync());
+        Assert.Contains("failover_operator_leader 0", await b.MetricsAsync());
+        Assert.DoesNotContain("failover_operator_reconcile_total{result=\"success\"}", await b.MetricsAsync());
+
+        // Graceful stop: the leader releases its Lease and the standby leads within 2 s.
+        await a.StopGracefullyAsync();
+        var stoppedAt = DateTime.UtcNow;
+        await Wait.UntilAsync(async () => (await b.MetricsAsync()).Contains("failover_operator_leader 1"), TimeSpan.FromSeconds(10), "operator-b to lead");
+        var takeover = DateTime.UtcNow - stoppedAt;
+        Output.WriteLine($"graceful hand-over: {takeover.TotalMilliseconds:0} ms");
+        Assert.True(takeover < TimeSpan.FromSeconds(2), $"hand-over took {takeover.TotalMilliseconds:0} ms");
+        await Kubelet.SetReadyAsync(first, false);
+        var second = await WaitForActiveAsync("db", "db", x => x != first);
+
+        // Hard kill: the next instance leads within the lease duration (6 s here) and acts.
+        var c = await StartOperatorAsync("operator-c", electionArgs);
+        await b.KillAsync();
+        var killedAt = DateTime.UtcNow;
+        await Wait.UntilAsync(async () => (await c.MetricsAsync()).Contains("failover_operator_leader 1"), TimeSpan.FromSeconds(20), "operator-c to lead");
+        var hardTakeover = DateTime.UtcNow - killedAt;
+        Output.WriteLine($"take-over after kill -9: {hardTakeover.TotalMilliseconds:0} ms");
+        Assert.True(hardTakeover < TimeSpan.FromSeconds(6 + 2), $"take-over took {hardTakeover.TotalMilliseconds:0} ms");
+        await Kubelet.SetReadyAsync(second, false);
+        await WaitForActiveAsync("db", "db", x => x != second);
+    }
+
+    [Fact]
+    public async Task TheOperatorSurvivesAnApiServerRestart()
+    {
+        if (!Plane.IsOwned)
+        {
+            Output.WriteLine("not run: restarting kube-apiserver needs the control plane started by the tests (USE_EXISTING_CLUSTER is set)");
+            return;
+        }
+        await CreatePodsAsync("db", 3);
+        var op = await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        var first = await WaitForActiveAsync("db", "db");
+
+        await Plane.RestartApiServerAsync();
+
+        await Kubelet.SetReadyAsync(first, false);
+        var second = await WaitForActiveAsync("db", "db", a => a != first, TimeSpan.FromSeconds(60));
+        Assert.NotEqual(first, second);
+        Assert.False(op.HasExited);
+    }
+}

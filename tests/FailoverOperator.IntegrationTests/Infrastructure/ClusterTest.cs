@@ -1,0 +1,124 @@
+using System.Text.Json;
+using FailoverOperator.Failover;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace FailoverOperator.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Base of the tests on the real API server: each test gets its own namespace, a kubelet stand-in,
+/// the split-brain recorder (asserted at the end of every test), and the operators it starts
+/// (stopped at the end, their logs printed to the test output).
+/// </summary>
+[Collection(ControlPlaneCollection.Name)]
+public abstract class ClusterTest(ControlPlane plane, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly List<OperatorProcess> operators = [];
+
+    protected ControlPlane Plane { get; } = plane;
+    protected ITestOutputHelper Output { get; } = output;
+    protected IKubernetes Client => Plane.Client;
+    protected string Ns { get; } = $"t-{Guid.NewGuid().ToString("N")[..10]}";
+    protected KubeletStandIn Kubelet { get; private set; } = null!;
+    protected SplitBrainRecorder Recorder { get; private set; } = null!;
+
+    public virtual async Task InitializeAsync()
+    {
+        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Ns } });
+        // Pods are refused until the controller-manager has given the namespace its default ServiceAccount.
+        await Wait.UntilAsync(async () => (await Client.CoreV1.ListNamespacedServiceAccountAsync(Ns)).Items.Any(sa => sa.Metadata.Name == "default"),
+            Wait.Default, $"the default ServiceAccount in {Ns}");
+        Kubelet = new KubeletStandIn(Client, Ns);
+        Recorder = await SplitBrainRecorder.StartAsync(Client, Ns);
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var op in operators)
+        {
+            await op.DisposeAsync();
+            Output.WriteLine($"--- operator {op.Identity} log ---\n{op.Log}");
+        }
+        await Recorder.DisposeAsync();
+        try { await Client.CoreV1.DeleteNamespaceAsync(Ns); } catch (HttpOperationException) { }
+        Recorder.AssertNeverTwoActives();
+    }
+
+    protected async Task<OperatorProcess> StartOperatorAsync(string identity = "operator", IEnumerable<string>? args = null, bool waitReady = true)
+    {
+        var op = await OperatorProcess.StartAsync(Plane.KubeconfigPath, Ns, identity, args, waitReady);
+        operators.Add(op);
+        return op;
+    }
+
+    protected async Task CreatePodsAsync(string app, int count, bool ready = true)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await Kubelet.CreatePodAsync($"{app}-{i}", new Dictionary<string, string> { ["app"] = app }, ready);
+        }
+    }
+
+    protected async Task<HighAvailabilityGroup> CreateGroupAsync(string name, string app, Action<HighAvailabilityGroupSpec>? configure = null)
+    {
+        var group = new HighAvailabilityGroup
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
+            Spec = new HighAvailabilityGroupSpec { Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = app } } },
+        };
+        configure?.Invoke(group.Spec);
+        var created = await Client.CustomObjects.CreateNamespacedCustomObjectAsync(group, HighAvailabilityGroup.Group,
+            HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural);
+        return ((JsonElement)created).Deserialize<HighAvailabilityGroup>()!;
+    }
+
+    protected async Task<HighAvailabilityGroup> GetGroupAsync(string name) =>
+        ((JsonElement)await Client.CustomObjects.GetNamespacedCustomObjectAsync(HighAvailabilityGroup.Group,
+            HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, name)).Deserialize<HighAvailabilityGroup>()!;
+
+    protected Task PatchGroupSpecAsync(string name, object spec) =>
+        Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(new { spec }, V1Patch.PatchType.MergePatch),
+            HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, name);
+
+    protected async Task<V1Lease?> GetLeaseAsync(string name)
+    {
+        try { return await Client.CoordinationV1.ReadNamespacedLeaseAsync(name, Ns); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound) { return null; }
+    }
+
+    protected async Task<Dictionary<string, string?>> RolesAsync(string app)
+    {
+        var pods = await Client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"app={app}");
+        return pods.Items.ToDictionary(p => p.Metadata.Name, p => p.Metadata.Labels?.TryGetValue(HighAvailabilityGroupSpec.DefaultRoleLabelKey, out var r) == true ? r : null);
+    }
+
+    protected async Task<string> DescribeAsync(string group, string app)
+    {
+        var roles = await RolesAsync(app);
+        var lease = await GetLeaseAsync(group);
+        var status = (await GetGroupAsync(group)).Status;
+        return $"roles: {string.Join(", ", roles.Select(r => $"{r.Key}={r.Value}"))}; lease holder: {lease?.Spec?.HolderIdentity} " +
+               $"(transitions {lease?.Spec?.LeaseTransitions}); status: {KubernetesJson.Serialize(status)}";
+    }
+
+    /// <summary>Waits until exactly one pod is active, the Lease and status agree on it, and returns it.</summary>
+    protected async Task<string> WaitForActiveAsync(string group, string app, Func<string, bool>? accept = null, TimeSpan? timeout = null)
+    {
+        string? active = null;
+        await Wait.UntilAsync(async () =>
+        {
+            var roles = await RolesAsync(app);
+            var actives = roles.Where(r => r.Value == Roles.Active).Select(r => r.Key).ToList();
+            if (actives.Count != 1 || roles.Values.Any(r => r is null)) return false;
+            var lease = await GetLeaseAsync(group);
+            var status = (await GetGroupAsync(group)).Status;
+            active = actives[0];
+            return lease?.Spec?.HolderIdentity == active && status?.ActivePod == active && (accept?.Invoke(active) ?? true);
+        }, timeout ?? Wait.Default, $"one active pod agreed on by labels, Lease and status of {group}", () => DescribeAsync(group, app));
+        return active!;
+    }
+
+    protected async Task<List<Corev1Event>> EventsAsync(string reason) =>
+        (await Client.CoreV1.ListNamespacedEventAsync(Ns)).Items.Where(e => e.Reason == reason).ToList();
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using FailoverOperator.Testing;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace FailoverOperator.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One genuine control plane per test run, started by hack/control-plane.sh (its watchdog stops it
+/// if this process dies). With USE_EXISTING_CLUSTER=true the tests use the cluster in KUBECONFIG.
+/// </summary>
+public sealed class ControlPlane : IAsyncLifetime
+{
+    public const string StandInNodeName = "kubelet-stand-in";
+
+    private string? runDir;
+
+    public string KubeconfigPath { get; private set; } = "";
+    public IKubernetes Client { get; private set; } = null!;
+    public bool IsOwned => runDir is not null;
+
+    public static bool UseExistingCluster =>
+        string.Equals(Environment.GetEnvironmentVariable("USE_EXISTING_CLUSTER"), "true", StringComparison.OrdinalIgnoreCase);
+
+    public async Task InitializeAsync()
+    {
+        if (UseExistingCluster)
+        {
+            KubeconfigPath = Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } k
+                ? k.Split(':')[0]
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+        }
+        else
+        {
+            runDir = Path.Combine(Path.GetTempPath(), $"failover-tests-{Environment.ProcessId}");
+            await Script.RunAsync(["up", runDir], TimeSpan.FromMinutes(20), ("OWNER_PID", Environment.ProcessId.ToString()));
+            KubeconfigPath = Path.Combine(runDir, "kubeconfig");
+        }
+        Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
+        await InstallCrdAsync();
+        await EnsureStandInNodeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (runDir is not null) await Script.RunAsync(["down", runDir], TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>Stops and restarts kube-apiserver (same port, same data), as an upgrade or crash would.</summary>
+    public Task RestartApiServerAsync() =>
+        runDir is null ? throw new InvalidOperationException("only a control plane started by the tests can be restarted")
+            : Script.RunAsync(["restart-apiserver", runDir], TimeSpan.FromMinutes(2));
+
+    private async Task InstallCrdAsync()
+    {
+        var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(
+            await File.ReadAllTextAsync(RepoPaths.Of("crds", "failover.dev_highavailabilitygroups.yaml")));
+        try
+        {
+            var existing = await Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
+            crd.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+            await Client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        }
+        await Wait.UntilAsync(async () =>
+        {
+            var current = await Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
+            return current.Status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true;
+        }, TimeSpan.FromSeconds(30), "the HighAvailabilityGroup CRD to be Established");
+    }
+
+    /// <summary>The endpoint controllers only take pods bound to a Node that exists.</summary>
+    private async Task EnsureStandInNodeAsync()
+    {
+        try
+        {
+            await Client.CoreV1.CreateNodeAsync(new V1Node
+            {
+                Metadata = new V1ObjectMeta { Name = StandInNodeName, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
+            });
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+        }
+    }
+
+    /// <summary>Runs hack/control-plane.sh with a deadline, failing with its output.</summary>
+    public static class Script
+    {
+        public static async Task RunAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env)
+        {
+            var start = new ProcessStartInfo("bash", [RepoPaths.Of("hack", "control-plane.sh"), .. args])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = RepoPaths.Root,
+            };
+            foreach (var (name, value) in env) start.Environment[name] = value;
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"hack/control-plane.sh {string.Join(' ', args)} took longer than {timeout}: {await stderr}");
+            }
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"hack/control-plane.sh {string.Join(' ', args)} failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
+            }
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ControlPlaneCollection : ICollectionFixture<ControlPlane>
+{
+    public const string Name = "control-plane";
+}
