@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FailoverOperator.Failover;
+using FailoverOperator.Testing;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

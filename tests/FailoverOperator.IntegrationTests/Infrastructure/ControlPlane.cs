@@ -12,8 +12,6 @@ namespace FailoverOperator.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class ControlPlane : IAsyncLifetime
 {
-    public const string StandInNodeName = "kubelet-stand-in";
-
     private string? runDir;
 
     public string KubeconfigPath { get; private set; } = "";
@@ -39,7 +37,7 @@ public sealed class ControlPlane : IAsyncLifetime
         }
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
         await InstallCrdAsync();
-        await EnsureStandInNodeAsync();
+        await KubeletStandIn.EnsureNodeAsync(Client);
     }
 
     public async Task DisposeAsync()
@@ -71,21 +69,6 @@ public sealed class ControlPlane : IAsyncLifetime
             var current = await Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
             return current.Status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true;
         }, TimeSpan.FromSeconds(30), "the HighAvailabilityGroup CRD to be Established");
-    }
-
-    /// <summary>The endpoint controllers only take pods bound to a Node that exists.</summary>
-    private async Task EnsureStandInNodeAsync()
-    {
-        try
-        {
-            await Client.CoreV1.CreateNodeAsync(new V1Node
-            {
-                Metadata = new V1ObjectMeta { Name = StandInNodeName, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
-            });
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-        }
     }
 
     /// <summary>Runs hack/control-plane.sh with a deadline, failing with its output.</summary>

@@ -1,14 +1,31 @@
 using k8s;
 using k8s.Models;
 
-namespace FailoverOperator.IntegrationTests.Infrastructure;
+namespace FailoverOperator.Testing;
 
 /// <summary>
 /// Plays the kubelet's part, since this control plane has no node: creates real Pod objects bound to
 /// a registered Node and writes their status through the status subresource, as a kubelet would.
+/// The endpoint controllers only take pods bound to a Node that exists: <see cref="EnsureNodeAsync"/>.
 /// </summary>
 public sealed class KubeletStandIn(IKubernetes client, string ns)
 {
+    public const string NodeName = "kubelet-stand-in";
+
+    public static async Task EnsureNodeAsync(IKubernetes client)
+    {
+        try
+        {
+            await client.CoreV1.CreateNodeAsync(new V1Node
+            {
+                Metadata = new V1ObjectMeta { Name = NodeName, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
+            });
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+        }
+    }
+
     private static int nextAddress;
     private readonly Dictionary<string, string> podIps = [];
     private readonly Dictionary<string, int> restarts = [];
@@ -20,7 +37,7 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
             Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string>(labels), Finalizers = finalizers },
             Spec = new V1PodSpec
             {
-                NodeName = ControlPlane.StandInNodeName,
+                NodeName = NodeName,
                 // Without a kubelet nothing mounts a token; 1.20 also refuses pods until the token secret exists.
                 AutomountServiceAccountToken = false,
                 TerminationGracePeriodSeconds = 0,

@@ -1,0 +1,72 @@
+# Failover Operator. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CONTROL_PLANE_DIR := $(CURDIR)/.local/control-plane
+DEMO_DIR := $(CURDIR)/.local/demo
+PUBLISH_DIR := $(CURDIR)/.local/publish
+IMAGE ?= failover-operator:dev
+KUBECONFIG ?= $(HOME)/.kube/config
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: ## Install what the tests need: apt packages, the control-plane binaries (first run builds them), helm, NuGet packages
+	hack/control-plane.sh install --all
+	hack/install-helm.sh >/dev/null
+	dotnet restore Operator.sln
+
+.PHONY: build
+build: ## Build everything (Debug)
+	dotnet build Operator.sln
+
+.PHONY: test
+test: setup ## Run all tests: unit, integration on a real kube-apiserver, chart, kind-e2e script, real node
+	hack/test.sh
+
+.PHONY: publish
+publish: ## Publish the operator (Release) to .local/publish
+	dotnet publish src/FailoverOperator -c Release -o $(PUBLISH_DIR) --nologo -v quiet
+
+.PHONY: run
+run: ## Run the operator against the current KUBECONFIG
+	dotnet run --project src/FailoverOperator -- --kubeconfig=$(KUBECONFIG)
+
+.PHONY: crds
+crds: ## Copy the CRD from crds/ into the chart (a test checks they are identical)
+	mkdir -p charts/failover-operator/crds
+	cp crds/*.yaml charts/failover-operator/crds/
+
+.PHONY: chart-lint
+chart-lint: ## helm lint the chart
+	"$$(hack/install-helm.sh | tail -n1)" lint charts/failover-operator
+
+.PHONY: image
+image: ## Build the container image (needs a Docker engine)
+	docker build -t $(IMAGE) .
+
+.PHONY: kind-e2e
+kind-e2e: ## End-to-end check against the cluster in KUBECONFIG (operator must be installed there)
+	hack/kind-e2e.sh
+
+.PHONY: control-plane-up
+control-plane-up: ## Start a local control plane; kubeconfig in .local/control-plane/kubeconfig
+	hack/control-plane.sh up $(CONTROL_PLANE_DIR)
+
+.PHONY: control-plane-down
+control-plane-down: ## Stop the local control plane
+	hack/control-plane.sh down $(CONTROL_PLANE_DIR)
+
+.PHONY: demo
+demo: ## The main job: a live failover on a local control plane, with its timeline in milliseconds
+	hack/demo.sh up
+
+.PHONY: demo-stop
+demo-stop: ## Stop everything the demo started
+	hack/demo.sh down
+
+.PHONY: bench
+bench: ## Failover latency and scale benchmark (figures in bench/results/)
+	hack/bench.sh
