@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FailoverOperator.Testing;
 using k8s;
 using k8s.Autorest;
@@ -32,7 +31,7 @@ public sealed class ControlPlane : IAsyncLifetime
         else
         {
             runDir = Path.Combine(Path.GetTempPath(), $"failover-tests-{Environment.ProcessId}");
-            await Script.RunAsync(["up", runDir], TimeSpan.FromMinutes(20), ("OWNER_PID", Environment.ProcessId.ToString()));
+            await RunScriptAsync(["up", runDir], TimeSpan.FromMinutes(20), ("OWNER_PID", Environment.ProcessId.ToString()));
             KubeconfigPath = Path.Combine(runDir, "kubeconfig");
         }
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
@@ -42,13 +41,13 @@ public sealed class ControlPlane : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (runDir is not null) await Script.RunAsync(["down", runDir], TimeSpan.FromMinutes(1));
+        if (runDir is not null) await RunScriptAsync(["down", runDir], TimeSpan.FromMinutes(1));
     }
 
     /// <summary>Stops and restarts kube-apiserver (same port, same data), as an upgrade or crash would.</summary>
     public Task RestartApiServerAsync() =>
         runDir is null ? throw new InvalidOperationException("only a control plane started by the tests can be restarted")
-            : Script.RunAsync(["restart-apiserver", runDir], TimeSpan.FromMinutes(2));
+            : RunScriptAsync(["restart-apiserver", runDir], TimeSpan.FromMinutes(2));
 
     private async Task InstallCrdAsync()
     {
@@ -71,37 +70,8 @@ public sealed class ControlPlane : IAsyncLifetime
         }, TimeSpan.FromSeconds(30), "the HighAvailabilityGroup CRD to be Established");
     }
 
-    /// <summary>Runs hack/control-plane.sh with a deadline, failing with its output.</summary>
-    public static class Script
-    {
-        public static async Task RunAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env)
-        {
-            var start = new ProcessStartInfo("bash", [RepoPaths.Of("hack", "control-plane.sh"), .. args])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = RepoPaths.Root,
-            };
-            foreach (var (name, value) in env) start.Environment[name] = value;
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"hack/control-plane.sh {string.Join(' ', args)} took longer than {timeout}: {await stderr}");
-            }
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"hack/control-plane.sh {string.Join(' ', args)} failed ({process.ExitCode}):\n{await stdout}\n{await stderr}");
-            }
-        }
-    }
+    private static Task RunScriptAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env) =>
+        Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "control-plane.sh"), .. args], timeout, env);
 }
 
 [CollectionDefinition(Name)]

@@ -1,0 +1,159 @@
+using System.Net;
+using FailoverOperator.Failover;
+using FailoverOperator.IntegrationTests.Infrastructure;
+using FailoverOperator.Testing;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace FailoverOperator.IntegrationTests;
+
+/// <summary>The Helm chart, on the real API server: lint, server-side dry run, install, and its RBAC.</summary>
+public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
+{
+    private static readonly string Chart = RepoPaths.Of("charts", "failover-operator");
+    private static readonly TimeSpan HelmTimeout = TimeSpan.FromMinutes(3);
+    private static string? helm;
+
+    private static async Task<string> HelmAsync()
+    {
+        helm ??= (await Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "install-helm.sh")], TimeSpan.FromMinutes(5)))
+            .Stdout.Trim().Split('\n')[^1];
+        return helm;
+    }
+
+    private string Release => $"fo-{Ns}";
+
+    private async Task<Command.Result> RunHelmAsync(params string[] args) =>
+        await Command.RunCheckedAsync(await HelmAsync(), [.. args, "--kubeconfig", Plane.KubeconfigPath], HelmTimeout);
+
+    [Fact]
+    public async Task TheChartLints()
+    {
+        var result = await Command.RunCheckedAsync(await HelmAsync(), ["lint", Chart, "--strict"], HelmTimeout);
+        Assert.Contains("0 chart(s) failed", result.Output);
+    }
+
+    [Fact]
+    public async Task TheRenderedChartPassesAServerSideDryRun()
+    {
+        // Without a cluster to ask, helm renders for the server version it is told.
+        var serverVersion = (await Client.Version.GetCodeAsync()).GitVersion;
+        foreach (var values in new[] { Array.Empty<string>(), ["--set", "podDisruptionBudget.enabled=true", "--set", $"watchNamespace={Ns}"] })
+        {
+            var rendered = await Command.RunCheckedAsync(await HelmAsync(),
+                ["template", Release, Chart, "--namespace", Ns, "--kube-version", serverVersion, .. values], HelmTimeout);
+            var applied = await Command.RunCheckedAsync("kubectl", ["apply", "--dry-run=server", "-f", "-", "--kubeconfig", Plane.KubeconfigPath, "-n", Ns],
+                TimeSpan.FromMinutes(1), stdin: rendered.Stdout);
+            Assert.Contains("deployment.apps/", applied.Stdout);
+            Assert.Contains("(server dry run)", applied.Stdout);
+        }
+    }
+
+    [Fact]
+    public async Task TheChartInstallsAndItsServiceAccountCanFailOverButNothingMore()
+    {
+        await RunHelmAsync("install", Release, Chart, "--namespace", Ns, "--set", $"fullnameOverride={Release}", "--wait=false");
+        try
+        {
+            // Every object of the chart exists.
+            var deployment = await Client.AppsV1.ReadNamespacedDeploymentAsync(Release, Ns);
+            Assert.Equal(2, deployment.Spec.Replicas);
+            Assert.Contains("--leader-elect=true", deployment.Spec.Template.Spec.Containers[0].Args);
+            await Client.CoreV1.ReadNamespacedServiceAccountAsync(Release, Ns);
+            var services = await Client.CoreV1.ListNamespacedServiceAsync(Ns, labelSelector: $"app.kubernetes.io/instance={Release}");
+            Assert.Contains(Assert.Single(services.Items).Spec.Ports, p => p.Name == "metrics");
+            await Client.RbacAuthorizationV1.ReadClusterRoleAsync(Release);
+            await Client.RbacAuthorizationV1.ReadClusterRoleBindingAsync(Release);
+            Assert.Single((await Client.RbacAuthorizationV1.ListNamespacedRoleAsync(Ns)).Items);
+            Assert.Single((await Client.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(Ns)).Items);
+            // policy/v1 (1.21+) or policy/v1beta1, whichever the chart chose for this server.
+            var pdbs = await Command.RunCheckedAsync("kubectl", ["get", "pdb", "-n", Ns, "-o", "name", "--kubeconfig", Plane.KubeconfigPath], TimeSpan.FromMinutes(1));
+            Assert.Equal($"poddisruptionbudget.policy/{Release}", pdbs.Stdout.Trim());
+
+            // The operator, run with the chart's ServiceAccount token instead of admin, does a whole failover.
+            var kubeconfig = await ServiceAccountKubeconfigAsync(Release);
+            var identity = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+            using var asOperator = new Kubernetes(identity);
+            await CreatePodsAsync("db", 3);
+            await CreateGroupAsync("db", "db");
+            var op = await OperatorProcess.StartAsync(kubeconfig, ns: null, "chart-identity",
+                ["--leader-elect=true", $"--leader-election-namespace={Ns}", $"--leader-election-name={Release}-leader"]);
+            await using (op)
+            {
+                var first = await WaitForActiveAsync("db", "db");
+                await Kubelet.SetReadyAsync(first, false);
+                var second = await WaitForActiveAsync("db", "db", a => a != first);
+                await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted)).Any(e => e.Message.Contains($"replacing {first}")),
+                    Wait.Default, "the Promoted event written as the chart's ServiceAccount");
+                Assert.Equal(1, (await GetGroupAsync("db")).Status!.FailoverCount);
+                Assert.DoesNotContain("code=\"403\"", await op.MetricsAsync());
+                Output.WriteLine($"as the chart's ServiceAccount: {first} -> {second}");
+            }
+
+            // … and is denied what it does not need.
+            await AssertForbiddenAsync(() => asOperator.CoreV1.ListNamespacedSecretAsync(Ns), "list secrets");
+            await AssertForbiddenAsync(() => asOperator.CoreV1.DeleteNamespaceAsync(Ns), "delete a namespace");
+            await AssertForbiddenAsync(() => asOperator.CoreV1.DeleteNamespacedPodAsync("db-0", Ns), "delete a pod");
+            await AssertForbiddenAsync(() => asOperator.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "x" } }, Ns), "create a ConfigMap");
+            await AssertForbiddenAsync(() => asOperator.CustomObjects.DeleteNamespacedCustomObjectAsync(HighAvailabilityGroup.Group,
+                HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "db"), "delete a HighAvailabilityGroup");
+        }
+        finally
+        {
+            await RunHelmAsync("uninstall", Release, "--namespace", Ns);
+        }
+        await Assert.ThrowsAsync<HttpOperationException>(() => Client.RbacAuthorizationV1.ReadClusterRoleAsync(Release));
+    }
+
+    private static async Task AssertForbiddenAsync(Func<Task> call, string what)
+    {
+        var e = await Assert.ThrowsAsync<HttpOperationException>(call);
+        Assert.True(e.Response.StatusCode == HttpStatusCode.Forbidden, $"{what}: expected 403, got {(int)e.Response.StatusCode}");
+    }
+
+    /// <summary>A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API.</summary>
+    private async Task<string> ServiceAccountKubeconfigAsync(string serviceAccount)
+    {
+        var token = await Client.CoreV1.CreateNamespacedServiceAccountTokenAsync(
+            new Authenticationv1TokenRequest { Spec = new V1TokenRequestSpec { ExpirationSeconds = 3600 } }, serviceAccount, Ns);
+        var admin = await KubernetesClientConfiguration.LoadKubeConfigAsync(new FileInfo(Plane.KubeconfigPath));
+        var cluster = admin.Clusters.Single(c => c.Name == admin.Contexts.Single(x => x.Name == admin.CurrentContext).ContextDetails.Cluster).ClusterEndpoint;
+        var path = Path.Combine(Path.GetTempPath(), $"{Ns}-{serviceAccount}.kubeconfig");
+        var ca = cluster.CertificateAuthorityData is { Length: > 0 } data
+            ? $"certificate-authority-data: {data}"
+            : $"certificate-authority: {cluster.CertificateAuthority}";
+        await File.WriteAllTextAsync(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: c
+              cluster:
+                server: {cluster.Server}
+                {ca}
+            users:
+            - name: {serviceAccount}
+              user:
+                token: {token.Status.Token}
+            contexts:
+            - name: c
+              context: {"{"}cluster: c, user: {serviceAccount}{"}"}
+            current-context: c
+            """);
+        return path;
+    }
+
+    [Fact]
+    public async Task TheKindE2eScriptPassesOnTheLocalPlane()
+    {
+        // The script users run in their kind CI, here with simulated pods and the operator as a process.
+        var op = await OperatorProcess.StartAsync(Plane.KubeconfigPath, ns: null, "kind-e2e");
+        await using (op)
+        {
+            var result = await Command.RunAsync("bash", [RepoPaths.Of("hack", "kind-e2e.sh")], TimeSpan.FromMinutes(5),
+                [("KUBECONFIG", Plane.KubeconfigPath), ("E2E_SIMULATE_KUBELET", "true"), ("E2E_NAMESPACE", $"{Ns}-e2e")]);
+            Output.WriteLine(result.Output);
+            Assert.True(result.ExitCode == 0, $"hack/kind-e2e.sh failed ({result.ExitCode}):\n{result.Output}\n--- operator ---\n{op.Log}");
+        }
+    }
+}
