@@ -67,14 +67,21 @@ public sealed class OperatorService(
         leases.Changed += (old, lease) => queue.Add(KeyOf(lease ?? old!));
         pods.Changed += (old, pod) =>
         {
-            // A pod change concerns every group of its namespace that selects it before or after, or
-            // that it is annotated as a member of.
             var any = pod ?? old!;
             var podNs = any.Metadata.NamespaceProperty;
+            // A member whose labels did not change concerns only its own group (status changes,
+            // the common case, including every failure); otherwise every group of the namespace
+            // that selects it before or after, or that it is annotated as a member of.
+            var claimedBy = any.Metadata.Annotations.ValueOf(Roles.GroupAnnotation);
+            if (old is not null && pod is not null && claimedBy is not null
+                && old.Metadata.Annotations.ValueOf(Roles.GroupAnnotation) == claimedBy && SameLabels(old, pod))
+            {
+                queue.Add($"{podNs}/{claimedBy}");
+                return;
+            }
             foreach (var group in groups.List(podNs))
             {
-                var name = group.Metadata.Name;
-                if (Concerns(group, old) || Concerns(group, pod)) queue.Add($"{podNs}/{name}");
+                if (Concerns(group, old) || Concerns(group, pod)) queue.Add(KeyOf(group));
             }
         };
 
@@ -113,6 +120,13 @@ public sealed class OperatorService(
     }
 
     private static string KeyOf(IKubernetesObject<V1ObjectMeta> o) => $"{o.Metadata.NamespaceProperty}/{o.Metadata.Name}";
+
+    private static bool SameLabels(V1Pod a, V1Pod b)
+    {
+        var x = a.Metadata.Labels ?? new Dictionary<string, string>();
+        var y = b.Metadata.Labels ?? new Dictionary<string, string>();
+        return x.Count == y.Count && x.All(kv => y.TryGetValue(kv.Key, out var v) && v == kv.Value);
+    }
 
     private static bool Concerns(HighAvailabilityGroup group, V1Pod? pod) =>
         pod is not null && (LabelSelectorMatcher.Matches(group.Spec?.Selector, pod.Metadata.Labels)

@@ -17,6 +17,8 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     where TList : IItems<T>, IMetadata<V1ListMeta>
 {
     private readonly ConcurrentDictionary<string, T> cache = new();
+    // Reconciles read one namespace at a time; indexing by namespace keeps that independent of cluster size.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, T>> byNamespace = new();
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock writeLock = new();
 
@@ -33,7 +35,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     public T? Get(string key) => cache.TryGetValue(key, out var value) ? value : null;
     public T? Get(string? ns, string name) => Get(KeyOf(ns, name));
     public IEnumerable<T> List() => cache.Values;
-    public IEnumerable<T> List(string ns) => cache.Values.Where(o => o.Metadata.NamespaceProperty == ns);
+    public IEnumerable<T> List(string ns) => byNamespace.TryGetValue(ns, out var objects) ? objects.Values : [];
 
     /// <summary>
     /// Puts an object the operator just wrote into the cache, unless the cache already holds a newer
@@ -157,12 +159,14 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
             {
                 if (old is null) return;
                 cache.TryRemove(key, out _);
+                if (byNamespace.TryGetValue(NamespaceOf(obj), out var objects)) objects.TryRemove(key, out _);
             }
             else
             {
                 if (onlyIfNewer && old is not null && !IsNewer(obj, old)) return;
                 if (old is not null && old.Metadata.ResourceVersion == obj.Metadata.ResourceVersion) return;
                 cache[key] = obj;
+                byNamespace.GetOrAdd(NamespaceOf(obj), _ => new ConcurrentDictionary<string, T>())[key] = obj;
             }
         }
         try
@@ -174,6 +178,8 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
             logger.LogError(e, "{Informer}: event handler failed for {Key}", name, key);
         }
     }
+
+    private static string NamespaceOf(T obj) => obj.Metadata.NamespaceProperty ?? "";
 
     // resourceVersions are opaque, but etcd-backed servers hand out increasing integers; anything
     // else is treated as newer so a write is never lost from the cache.
