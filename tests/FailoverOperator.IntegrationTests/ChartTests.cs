@@ -9,6 +9,7 @@ using k8s.Models;
 namespace FailoverOperator.IntegrationTests;
 
 /// <summary>The Helm chart, on the real API server: lint, server-side dry run, install, and its RBAC.</summary>
+[Collection(ControlPlaneCollection.Name)]
 public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
 {
     private static readonly string Chart = RepoPaths.Of("charts", "failover-operator");

@@ -9,6 +9,7 @@ using k8s.Models;
 namespace FailoverOperator.IntegrationTests;
 
 /// <summary>What the operator relies on, shown on the genuine API server.</summary>
+[Collection(ControlPlaneCollection.Name)]
 public class ControlPlaneTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
 {
     private Task<object> CreateRawGroupAsync(object spec) =>

@@ -6,6 +6,7 @@ using k8s.Models;
 namespace FailoverOperator.IntegrationTests;
 
 /// <summary>The operator, run as a process, against the genuine API server with kubelet-stand-in pods.</summary>
+[Collection(ControlPlaneCollection.Name)]
 public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
 {
     [Fact]

@@ -12,12 +12,11 @@ namespace FailoverOperator.IntegrationTests.Infrastructure;
 /// the split-brain recorder (asserted at the end of every test), and the operators it starts
 /// (stopped at the end, their logs printed to the test output).
 /// </summary>
-[Collection(ControlPlaneCollection.Name)]
-public abstract class ClusterTest(ControlPlane plane, ITestOutputHelper output) : IAsyncLifetime
+public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<OperatorProcess> operators = [];
 
-    protected ControlPlane Plane { get; } = plane;
+    protected ICluster Plane { get; } = plane;
     protected ITestOutputHelper Output { get; } = output;
     protected IKubernetes Client => Plane.Client;
     protected string Ns { get; } = $"t-{Guid.NewGuid().ToString("N")[..10]}";

@@ -9,7 +9,7 @@ namespace FailoverOperator.IntegrationTests.Infrastructure;
 /// One genuine control plane per test run, started by hack/control-plane.sh (its watchdog stops it
 /// if this process dies). With USE_EXISTING_CLUSTER=true the tests use the cluster in KUBECONFIG.
 /// </summary>
-public sealed class ControlPlane : IAsyncLifetime
+public sealed class ControlPlane : ICluster, IAsyncLifetime
 {
     private string? runDir;
 
@@ -35,7 +35,7 @@ public sealed class ControlPlane : IAsyncLifetime
             KubeconfigPath = Path.Combine(runDir, "kubeconfig");
         }
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
-        await InstallCrdAsync();
+        await InstallCrdAsync(Client);
         await KubeletStandIn.EnsureNodeAsync(Client);
     }
 
@@ -49,29 +49,39 @@ public sealed class ControlPlane : IAsyncLifetime
         runDir is null ? throw new InvalidOperationException("only a control plane started by the tests can be restarted")
             : RunScriptAsync(["restart-apiserver", runDir], TimeSpan.FromMinutes(2));
 
-    private async Task InstallCrdAsync()
+    public static async Task InstallCrdAsync(IKubernetes client)
     {
         var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(
             await File.ReadAllTextAsync(RepoPaths.Of("crds", "failover.dev_highavailabilitygroups.yaml")));
         try
         {
-            var existing = await Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
+            var existing = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
             crd.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-            await Client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name);
+            await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
         }
         await Wait.UntilAsync(async () =>
         {
-            var current = await Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
+            var current = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
             return current.Status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true;
         }, TimeSpan.FromSeconds(30), "the HighAvailabilityGroup CRD to be Established");
     }
 
     private static Task RunScriptAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env) =>
         Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "control-plane.sh"), .. args], timeout, env);
+}
+
+/// <summary>A cluster the tests run against.</summary>
+public interface ICluster
+{
+    string KubeconfigPath { get; }
+    IKubernetes Client { get; }
+    /// <summary>Started by the tests (so it may be restarted), not a user's existing cluster.</summary>
+    bool IsOwned { get; }
+    Task RestartApiServerAsync();
 }
 
 [CollectionDefinition(Name)]

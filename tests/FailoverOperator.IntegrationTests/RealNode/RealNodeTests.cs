@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using FailoverOperator.Failover;
+using FailoverOperator.IntegrationTests.Infrastructure;
+using k8s;
+using k8s.Models;
+
+namespace FailoverOperator.IntegrationTests.RealNode;
+
+/// <summary>
+/// The whole path on a real kubelet: a probe fails inside the container, the kubelet reports it,
+/// the operator fails over, the endpoint controller moves the Service.
+/// </summary>
+[Collection(RealNodeCollection.Name)]
+public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : ClusterTest(node, output)
+{
+    private const string App = "db";
+
+    /// <summary>3 busybox pods with exec probes every second, and a Service selecting the active role.</summary>
+    private async Task CreateWorkloadAsync()
+    {
+        var labels = new Dictionary<string, string> { ["app"] = App };
+        await Client.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = App },
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = 3,
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels },
+                    Spec = new V1PodSpec
+                    {
+                        TerminationGracePeriodSeconds = 2,
+                        AutomountServiceAccountToken = false,
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "app",
+                                Image = node.AppImage,
+                                ImagePullPolicy = node.IsOwned ? "Never" : "IfNotPresent",
+                                Command = ["sh", "-c", "touch /tmp/ready /tmp/alive; trap 'exit 0' TERM; while true; do sleep 1; done"],
+                                ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/ready"] }, PeriodSeconds = 1, FailureThreshold = 1 },
+                                LivenessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/alive"] }, PeriodSeconds = 1, FailureThreshold = 1 },
+                            },
+                        ],
+                    },
+                },
+            },
+        }, Ns);
+        await Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = $"{App}-active" },
+            Spec = new V1ServiceSpec
+            {
+                Selector = new Dictionary<string, string> { ["app"] = App, [HighAvailabilityGroupSpec.DefaultRoleLabelKey] = Roles.Active },
+                Ports = [new V1ServicePort { Port = 80, TargetPort = 8080 }],
+            },
+        }, Ns);
+        await Wait.UntilAsync(async () => (await ReadyPodsAsync()).Count == 3, TimeSpan.FromMinutes(2), "3 Ready pods on the node");
+    }
+
+    private async Task<List<V1Pod>> ReadyPodsAsync() =>
+        (await Client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"app={App}")).Items
+            .Where(p => p.Metadata.DeletionTimestamp is null && IsReady(p)).ToList();
+
+    private static bool IsReady(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+
+    private async Task<V1Pod> PodAsync(string name) => await Client.CoreV1.ReadNamespacedPodAsync(name, Ns);
+
+    private async Task<string[]> EndpointIpsAsync()
+    {
+        var endpoints = await Client.CoreV1.ReadNamespacedEndpointsAsync($"{App}-active", Ns);
+        return (endpoints.Subsets ?? []).SelectMany(s => s.Addresses ?? []).Select(a => a.Ip).ToArray();
+    }
+
+    private async Task WaitForEndpointsAsync(string pod)
+    {
+        var ip = (await PodAsync(pod)).Status.PodIP;
+        await Wait.UntilAsync(async () => (await EndpointIpsAsync()).SequenceEqual([ip]), Wait.Default,
+            $"the Service's Endpoints to list only {pod} ({ip})", async () => string.Join(",", await EndpointIpsAsync()));
+    }
+
+    private Task ExecAsync(string pod, params string[] command) =>
+        Command.RunCheckedAsync("kubectl", ["exec", "-n", Ns, pod, "--kubeconfig", Plane.KubeconfigPath, "--", .. command], TimeSpan.FromSeconds(30));
+
+    private async Task<string> StartAsync(int failoverDelaySeconds = 0)
+    {
+        await CreateWorkloadAsync();
+        await StartOperatorAsync();
+        await CreateGroupAsync(App, App, s => s.FailoverDelaySeconds = failoverDelaySeconds);
+        var active = await WaitForActiveAsync(App, App);
+        await WaitForEndpointsAsync(active);
+        Output.WriteLine($"node started in {node.StartTime.TotalSeconds:0.0} s (this fixture); first active {active}");
+        return active;
+    }
+
+    [Fact]
+    public async Task ALivenessFailureInsideTheActiveFailsOverAndTheOldPodReturnsAsStandby()
+    {
+        var first = await StartAsync();
+        var restartsBefore = (await PodAsync(first)).Status.ContainerStatuses.Single().RestartCount;
+
+        var clock = Stopwatch.StartNew();
+        await ExecAsync(first, "rm", "/tmp/alive");
+        var probeBroken = clock.Elapsed;
+        await Wait.UntilAsync(async () => !IsReady(await PodAsync(first)), Wait.Default, $"the kubelet to report {first} not Ready");
+        var notReady = clock.Elapsed;
+        var second = await WaitForActiveAsync(App, App, a => a != first);
+        var promoted = clock.Elapsed;
+        await WaitForEndpointsAsync(second);
+        var switched = clock.Elapsed;
+
+        Output.WriteLine($"timeline from `rm /tmp/alive` in {first}: exec returned +{probeBroken.TotalMilliseconds:0} ms, " +
+            $"Ready=False seen +{notReady.TotalMilliseconds:0} ms, {second} active +{promoted.TotalMilliseconds:0} ms, " +
+            $"Endpoints switched +{switched.TotalMilliseconds:0} ms");
+
+        // The kubelet restarts the container; it comes back Ready and stays a standby (no fail-back).
+        await Wait.UntilAsync(async () =>
+        {
+            var pod = await PodAsync(first);
+            return pod.Status.ContainerStatuses.Single().RestartCount > restartsBefore && IsReady(pod);
+        }, TimeSpan.FromSeconds(60), $"{first} to be restarted by the kubelet and Ready again");
+        await Wait.UntilAsync(async () => (await GetGroupAsync(App)).Status?.ReadyStandbys == 2, Wait.Default, "2 Ready standbys again");
+        Assert.Equal(Roles.Standby, (await RolesAsync(App))[first]);
+        Assert.Equal(second, await WaitForActiveAsync(App, App));
+        var status = (await GetGroupAsync(App)).Status!;
+        Assert.Equal((1, first, second, FailoverReasons.NotReady),
+            (status.FailoverCount, status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
+        await WaitForEndpointsAsync(second);
+    }
+
+    [Fact]
+    public async Task DeletingTheActivePodFailsOverAndItsReplacementJoinsAsStandby()
+    {
+        var first = await StartAsync();
+        var before = (await ReadyPodsAsync()).Select(p => p.Metadata.Name).ToHashSet();
+
+        await Client.CoreV1.DeleteNamespacedPodAsync(first, Ns);
+        var second = await WaitForActiveAsync(App, App, a => a != first);
+        await WaitForEndpointsAsync(second);
+
+        await Wait.UntilAsync(async () => (await ReadyPodsAsync()).Count == 3, TimeSpan.FromMinutes(1), "the Deployment to replace the deleted pod");
+        var replacement = (await ReadyPodsAsync()).Select(p => p.Metadata.Name).Single(n => !before.Contains(n));
+        await Wait.UntilAsync(async () => (await RolesAsync(App)).GetValueOrDefault(replacement) == Roles.Standby, Wait.Default, $"{replacement} labelled standby");
+        Assert.Equal(second, await WaitForActiveAsync(App, App));
+        Assert.False((await RolesAsync(App)).ContainsKey(first));
+    }
+
+    [Fact]
+    public async Task AReadinessBlipShorterThanTheFailoverDelayChangesNothing()
+    {
+        const int delaySeconds = 5;
+        var first = await StartAsync(failoverDelaySeconds: delaySeconds);
+        var lease = (await GetLeaseAsync(App))!;
+
+        await ExecAsync(first, "rm", "/tmp/ready");
+        await Wait.UntilAsync(async () => !IsReady(await PodAsync(first)), Wait.Default, $"the kubelet to report {first} not Ready");
+        var blipStart = Stopwatch.StartNew();
+        await Wait.UntilAsync(async () => (await GetGroupAsync(App)).Status?.Phase == GroupPhase.FailingOver, Wait.Default, "the operator to see the failure (FailingOver)");
+        await ExecAsync(first, "touch", "/tmp/ready");
+        await Wait.UntilAsync(async () => IsReady(await PodAsync(first)), Wait.Default, $"{first} Ready again");
+        var blip = blipStart.Elapsed;
+        Output.WriteLine($"readiness blip lasted about {blip.TotalMilliseconds:0} ms (delay {delaySeconds} s)");
+        Assert.True(blip < TimeSpan.FromSeconds(delaySeconds), $"the blip took {blip}, longer than the delay: the scenario did not happen");
+
+        // Watch past the moment the delay would have ended: nothing moves.
+        await Task.Delay(TimeSpan.FromSeconds(delaySeconds + 1) - blip);
+        Assert.Equal(GroupPhase.Healthy, (await GetGroupAsync(App)).Status!.Phase);
+        var after = (await GetLeaseAsync(App))!;
+        Assert.Equal((first, lease.Spec.LeaseTransitions), (after.Spec.HolderIdentity, after.Spec.LeaseTransitions));
+        Assert.Equal(0, (await GetGroupAsync(App)).Status!.FailoverCount);
+        await WaitForEndpointsAsync(first);
+    }
+}
