@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CONTROL_PLANE_DIR := $(CURDIR)/.local/control-plane
-DEMO_DIR := $(CURDIR)/.local/demo
+NODE_DIR := $(CURDIR)/.local/node
 PUBLISH_DIR := $(CURDIR)/.local/publish
 IMAGE ?= failover-operator:dev
 KUBECONFIG ?= $(HOME)/.kube/config
@@ -58,6 +58,14 @@ control-plane-up: ## Start a local control plane; kubeconfig in .local/control-p
 .PHONY: control-plane-down
 control-plane-down: ## Stop the local control plane
 	hack/control-plane.sh down $(CONTROL_PLANE_DIR)
+
+.PHONY: node-up
+node-up: ## Start a real node (control plane + kube-scheduler + dockerd + kubelet); kubeconfig in .local/node/kubeconfig
+	hack/node.sh up $(NODE_DIR)
+
+.PHONY: node-down
+node-down: ## Stop the real node and everything it started
+	hack/node.sh down $(NODE_DIR)
 
 .PHONY: demo
 demo: ## The main job: a live failover on a local control plane, with its timeline in milliseconds
