@@ -17,9 +17,11 @@
 set -euo pipefail
 
 K8S_VERSION=v1.20.2
+# Bumped whenever the build recipe (patches) changes, so caches built by an older recipe are not used.
+BUILD_RECIPE=2
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_ROOT=${FAILOVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/failover-operator}
-BIN_CACHE=$CACHE_ROOT/k8s-$K8S_VERSION
+BIN_CACHE=$CACHE_ROOT/k8s-$K8S_VERSION-r$BUILD_RECIPE
 BUILT_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 APT_PACKAGES=(etcd-server openssl curl jq make rsync dpkg-dev golang-go
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
@@ -87,6 +89,10 @@ find_binary() {
     echo "$KUBEBUILDER_ASSETS/$name"; return
   fi
   if [ -x "$BIN_CACHE/$name" ]; then echo "$BIN_CACHE/$name"; return; fi
+  # Recipe 2 changed only kubelet patches: the control-plane binaries of recipe 1 are the same.
+  case "$name" in kube-apiserver|kube-controller-manager|kube-scheduler)
+    if [ -x "$CACHE_ROOT/k8s-$K8S_VERSION/$name" ]; then echo "$CACHE_ROOT/k8s-$K8S_VERSION/$name"; return; fi ;;
+  esac
   if [ "$name" = etcd ] && [ -x /usr/bin/etcd ]; then echo /usr/bin/etcd; return; fi
   return 1
 }
@@ -121,6 +127,13 @@ build_kubernetes() {
     || die "kubelet kernel-tunables function not found in $cm; the patch needs updating"
   sed -i 's/^func setupKernelTunables(option KernelTunableBehavior) error {$/&\n\tif option != KernelTunableError {\n\t\treturn nil \/\/ failover-operator: never modify kernel settings\n\t}/' "$cm"
 
+  # The dockershim's no-op network plugin also writes net/bridge/bridge-nf-call-ip{,6}tables and
+  # runs modprobe br-netfilter at kubelet start; skipped for the same reason.
+  local noop="$src/pkg/kubelet/dockershim/network/plugins.go"
+  grep -q '^func (plugin \*NoopNetworkPlugin) Init(host Host, hairpinMode kubeletconfig.HairpinMode, nonMasqueradeCIDR string, mtu int) error {$' "$noop" \
+    || die "kubelet no-op network plugin Init not found in $noop; the patch needs updating"
+  sed -i 's/^func (plugin \*NoopNetworkPlugin) Init(host Host, hairpinMode kubeletconfig.HairpinMode, nonMasqueradeCIDR string, mtu int) error {$/&\n\tif plugin != nil {\n\t\treturn nil \/\/ failover-operator: never modify kernel settings\n\t}/' "$noop"
+
   log "building ${BUILT_BINARIES[*]} $K8S_VERSION with $(go version | awk '{print $3}') (about 5-7 min on 2 cores)"
   local what=""; for b in "${BUILT_BINARIES[@]}"; do what+="cmd/$b "; done
   (cd "$src" && GOFLAGS=-mod=vendor GOPROXY=off CGO_ENABLED=0 \
@@ -135,16 +148,23 @@ build_kubernetes() {
   log "binaries cached in $BIN_CACHE"
 }
 
+missing_binaries() {
+  local b
+  for b in kube-apiserver kube-controller-manager; do find_binary "$b" >/dev/null || echo "$b"; done
+  if [ "${1:-}" = --all ]; then
+    for b in "${BUILT_BINARIES[@]}"; do [ -x "$BIN_CACHE/$b" ] || echo "$b"; done
+  fi
+}
+
 cmd_install() {
   ensure_apt_packages etcd-server openssl curl
   mkdir -p "$CACHE_ROOT"
-  exec 9>"$CACHE_ROOT/.build.lock"
-  flock 9   # two concurrent first runs build once
-  local need_build=
-  for b in kube-apiserver kube-controller-manager; do find_binary "$b" >/dev/null || need_build=1; done
-  [ "${1:-}" = --all ] && for b in "${BUILT_BINARIES[@]}"; do [ -x "$BIN_CACHE/$b" ] || need_build=1; done
-  [ -n "$need_build" ] && build_kubernetes
-  exec 9>&-
+  if [ -n "$(missing_binaries "${1:-}")" ]; then
+    exec 9>"$CACHE_ROOT/.build.lock"
+    flock 9   # two concurrent first runs build once
+    [ -n "$(missing_binaries "${1:-}")" ] && build_kubernetes
+    exec 9>&-
+  fi
   for b in etcd kube-apiserver kube-controller-manager; do
     find_binary "$b" >/dev/null || die "$b not found after install"
   done
@@ -152,10 +172,13 @@ cmd_install() {
 
 run_dir() { local d=${1:-$REPO_ROOT/.local/control-plane}; mkdir -p "$d"; (cd "$d" && pwd); }
 
+# kill -0 also succeeds for an exited process not yet reaped; its /proc status says Z.
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 pids_alive() {
   local dir=$1 f
   for f in "$dir"/pids/*.pid; do
-    [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && return 0
+    [ -f "$f" ] && alive "$(cat "$f")" && return 0
   done
   return 1
 }
@@ -175,10 +198,10 @@ make_pki() {
   local pki=$1
   mkdir -p "$pki"
   local o="openssl"
-  $o req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=failover-operator-test-ca" \
+  $o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "/CN=failover-operator-test-ca" \
      -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
   sign() { # name subject extfile-content
-    $o req -newkey rsa:2048 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null
+    $o req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null
     printf '%b' "$3" >"$pki/$1.ext"
     $o x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 3650 \
        -extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
@@ -186,8 +209,8 @@ make_pki() {
   sign apiserver "/CN=kube-apiserver" \
     "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n"
   sign admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth\n"
-  $o genrsa -out "$pki/sa.key" 2048 2>/dev/null
-  $o rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+  $o ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key" 2>/dev/null
+  $o ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 }
 
 write_kubeconfig() { # file server
@@ -240,15 +263,19 @@ wait_apiserver_ready() {
   api_port=$(cat "$DIR/apiserver-port"); PKI="$DIR/pki"
   until curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
         "https://127.0.0.1:$api_port/readyz" >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ] || ! kill -0 "$(cat "$DIR/pids/kube-apiserver.pid")" 2>/dev/null \
-       || ! kill -0 "$(cat "$DIR/pids/etcd.pid")" 2>/dev/null; then
-      log "kube-apiserver did not become ready; last lines of $DIR/logs/kube-apiserver.log:"
-      tail -n 15 "$DIR/logs/kube-apiserver.log" >&2 || true
-      cmd_down "$DIR" >/dev/null 2>&1 || true
-      die "control plane failed to start: see $DIR/logs/kube-apiserver.log and $DIR/logs/etcd.log"
+    if [ $SECONDS -ge $deadline ] || ! alive "$(cat "$DIR/pids/kube-apiserver.pid")" \
+       || ! alive "$(cat "$DIR/pids/etcd.pid")"; then
+      return 1
     fi
     sleep 0.2
   done
+}
+
+fail_start() {
+  log "kube-apiserver did not become ready; last lines of $DIR/logs/kube-apiserver.log:"
+  tail -n 15 "$DIR/logs/kube-apiserver.log" >&2 || true
+  cmd_down "$DIR" >/dev/null 2>&1 || true
+  die "control plane failed to start: see $DIR/logs/kube-apiserver.log and $DIR/logs/etcd.log"
 }
 
 # Stops kube-apiserver and starts it again on the same port and data (tests of reconnects).
@@ -257,18 +284,19 @@ cmd_restart_apiserver() {
   local pid; pid=$(cat "$DIR/pids/kube-apiserver.pid" 2>/dev/null) || die "no control plane running in $DIR"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 15))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     [ $SECONDS -ge $deadline ] && { kill -KILL "$pid" 2>/dev/null || true; break; }
     sleep 0.05
   done
   mv "$DIR/logs/kube-apiserver.log" "$DIR/logs/kube-apiserver.previous.log"
   start_apiserver
-  wait_apiserver_ready
+  wait_apiserver_ready || fail_start
   log "kube-apiserver restarted"
 }
 
 cmd_up() {
   DIR=$(run_dir "${1:-}")
+  local started=$SECONDS
   if pids_alive "$DIR"; then
     log "already running (kubeconfig: $DIR/kubeconfig); nothing to do"
     return 0
@@ -278,21 +306,31 @@ cmd_up() {
   mkdir -p "$DIR/pids" "$DIR/logs"
   PORTS_TAKEN="$DIR/ports"; : >"$PORTS_TAKEN"
   PKI="$DIR/pki"; make_pki "$PKI"
-  local etcd_port peer_port api_port
-  etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
-  local etcd kcm
+  local etcd kcm attempt
   etcd=$(find_binary etcd); kcm=$(find_binary kube-controller-manager)
-
-  start_bg etcd "$etcd" --name=local --data-dir="$DIR/etcd" --unsafe-no-fsync \
-    --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$peer_port" \
-    --initial-cluster="local=http://127.0.0.1:$peer_port" --listen-metrics-urls="" \
-    --quota-backend-bytes=4294967296
-
-  echo "$etcd_port" >"$DIR/etcd-port"
-  echo "$api_port" >"$DIR/apiserver-port"
-  start_apiserver
-  write_kubeconfig "$DIR/kubeconfig" "https://127.0.0.1:$api_port"
+  # A port found free can be taken by another process before etcd or the apiserver binds it
+  # (several planes starting at once): then start again on other ports.
+  for attempt in 1 2 3; do
+    local etcd_port peer_port api_port
+    etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+    rm -rf "$DIR/etcd"
+    start_bg etcd "$etcd" --name=local --data-dir="$DIR/etcd" --unsafe-no-fsync \
+      --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
+      --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$peer_port" \
+      --initial-cluster="local=http://127.0.0.1:$peer_port" --listen-metrics-urls="" \
+      --quota-backend-bytes=4294967296
+    echo "$etcd_port" >"$DIR/etcd-port"
+    echo "$api_port" >"$DIR/apiserver-port"
+    start_apiserver
+    write_kubeconfig "$DIR/kubeconfig" "https://127.0.0.1:$api_port"
+    wait_apiserver_ready && break
+    if [ $attempt -lt 3 ] && grep -qs 'address already in use' "$DIR/logs/etcd.log" "$DIR/logs/kube-apiserver.log"; then
+      log "a port was taken meanwhile; starting again on other ports"
+      stop_recorded
+      continue
+    fi
+    fail_start
+  done
 
   if [ -n "${OWNER_PID:-}" ]; then
     # Stops the plane when the test process goes away, even after kill -9 of the test host.
@@ -301,8 +339,6 @@ cmd_up() {
     echo $! >"$DIR/watchdog.pid"
   fi
 
-  local started=$SECONDS
-  wait_apiserver_ready
   start_bg kube-controller-manager "$kcm" --kubeconfig="$DIR/kubeconfig" \
     --controllers="${CONTROLLERS:-namespace,garbagecollector,serviceaccount,serviceaccount-token,endpoint,endpointslice}" \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
@@ -312,25 +348,33 @@ cmd_up() {
   log "ready in $((SECONDS - started))s at https://127.0.0.1:$api_port (kubeconfig: $DIR/kubeconfig, logs: $DIR/logs)"
 }
 
-cmd_down() {
-  DIR=$(run_dir "${1:-}")
+# Stops every process recorded in DIR/pids: TERM, then KILL after 15 s.
+stop_recorded() {
   local f pid name
   local pids=()
   for f in "$DIR"/pids/*.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f"); name=$(basename "$f" .pid)
-    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); log "stopping $name (pid $pid)"; fi
+    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); log "stopping $name (pid $pid)"; fi
+    rm -f "$f"
   done
   local deadline=$((SECONDS + 15))
   for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null; do
+    while alive "$pid"; do
       if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; break; fi
       sleep 0.1
     done
   done
+}
+
+cmd_down() {
+  DIR=$(run_dir "${1:-}")
+  local pid
+  stop_recorded
   if [ -f "$DIR/watchdog.pid" ]; then
     pid=$(cat "$DIR/watchdog.pid")
-    [ "$pid" != "${PPID:-}" ] && kill "$pid" 2>/dev/null || true
+    # When the watchdog itself runs `down` (it execs this script), $$ is the watchdog.
+    if [ "$pid" != "$$" ] && [ "$pid" != "${PPID:-}" ]; then kill "$pid" 2>/dev/null || true; fi
     rm -f "$DIR/watchdog.pid"
   fi
   rm -rf "$DIR/pids" "$DIR/etcd" "$DIR/pki" "$DIR/kubeconfig" "$DIR/ports" "$DIR/apiserver-port" "$DIR/etcd-port" "$DIR/flexvolume"
@@ -349,5 +393,6 @@ case "${1:-}" in
   status) shift; cmd_status "$@" ;;
   restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   bin) shift; find_binary "$1" ;;
+  bin-dir) echo "$BIN_CACHE" ;;
   *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
