@@ -189,7 +189,7 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         var historyBefore = Recorder.RoleHistory.Count;
         var second = await StartOperatorAsync("second");
         await Wait.UntilAsync(async () => (await GetLeaseAsync("db"))!.Spec.RenewTime > lease.Spec.RenewTime
-            || (await second.MetricsAsync()).Contains("failover_operator_reconcile_total{result=\"success\"}"),
+            || await second.MetricAsync("failover_operator_reconcile_total{result=\"success\"}") > 0,
             Wait.Default, "the restarted operator to reconcile the group");
 
         Assert.Equal(active, await WaitForActiveAsync("db", "db"));
@@ -262,14 +262,14 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         var a = await StartOperatorAsync("operator-a", electionArgs);
         var first = await WaitForActiveAsync("db", "db");
         var b = await StartOperatorAsync("operator-b", electionArgs);
-        Assert.Contains("failover_operator_leader 1", await a.MetricsAsync());
-        Assert.Contains("failover_operator_leader 0", await b.MetricsAsync());
-        Assert.DoesNotContain("failover_operator_reconcile_total{result=\"success\"}", await b.MetricsAsync());
+        Assert.True(await a.IsLeaderAsync());
+        Assert.False(await b.IsLeaderAsync());
+        Assert.Null(await b.MetricAsync("failover_operator_reconcile_total{result=\"success\"}"));
 
         // Graceful stop: the leader releases its Lease and the standby leads within 2 s.
+        var stoppedAt = DateTime.UtcNow; // from SIGTERM, not from the process's exit
         await a.StopGracefullyAsync();
-        var stoppedAt = DateTime.UtcNow;
-        await Wait.UntilAsync(async () => (await b.MetricsAsync()).Contains("failover_operator_leader 1"), TimeSpan.FromSeconds(10), "operator-b to lead");
+        await Wait.UntilAsync(b.IsLeaderAsync, TimeSpan.FromSeconds(10), "operator-b to lead");
         var takeover = DateTime.UtcNow - stoppedAt;
         Output.WriteLine($"graceful hand-over: {takeover.TotalMilliseconds:0} ms");
         Assert.True(takeover < TimeSpan.FromSeconds(2), $"hand-over took {takeover.TotalMilliseconds:0} ms");
@@ -278,11 +278,13 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
 
         // Hard kill: the next instance leads within the lease duration (6 s here) and acts.
         var c = await StartOperatorAsync("operator-c", electionArgs);
-        await b.KillAsync();
         var killedAt = DateTime.UtcNow;
-        await Wait.UntilAsync(async () => (await c.MetricsAsync()).Contains("failover_operator_leader 1"), TimeSpan.FromSeconds(20), "operator-c to lead");
+        await b.KillAsync();
+        await Wait.UntilAsync(c.IsLeaderAsync, TimeSpan.FromSeconds(20), "operator-c to lead");
         var hardTakeover = DateTime.UtcNow - killedAt;
         Output.WriteLine($"take-over after kill -9: {hardTakeover.TotalMilliseconds:0} ms");
+        // c last saw b renew at most a second before the kill: it must wait out most of the lease.
+        Assert.True(hardTakeover > TimeSpan.FromSeconds(3), $"took over {hardTakeover.TotalMilliseconds:0} ms after the kill: before the lease expired");
         Assert.True(hardTakeover < TimeSpan.FromSeconds(6 + 2), $"take-over took {hardTakeover.TotalMilliseconds:0} ms");
         await Kubelet.SetReadyAsync(second, false);
         await WaitForActiveAsync("db", "db", x => x != second);

@@ -27,7 +27,7 @@ public static class OperatorMetrics
         "failover_operator_workqueue_depth", "Keys waiting in the work queue.");
 
     public static readonly Gauge Leader = Metrics.CreateGauge(
-        "failover_operator_leader", "1 while this instance is the leader and reconciles, else 0.");
+        "failover_operator_leader", "Whether this instance is the leader and reconciles (1) or waits (0).");
 
     public static readonly Counter ApiRequests = Metrics.CreateCounter(
         "failover_operator_api_requests_total", "Requests sent to the Kubernetes API server, by verb and status code.",

@@ -67,6 +67,19 @@ public sealed class OperatorProcess : IAsyncDisposable
         return await http.GetStringAsync($"http://127.0.0.1:{MetricsPort}/metrics");
     }
 
+    /// <summary>The value of one sample (name with its labels, as exposed) or null when absent. Comment lines are skipped.</summary>
+    public async Task<double?> MetricAsync(string sample)
+    {
+        foreach (var line in (await MetricsAsync()).Split('\n'))
+        {
+            if (line.StartsWith('#') || !line.StartsWith(sample + " ", StringComparison.Ordinal)) continue;
+            return double.Parse(line[(sample.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return null;
+    }
+
+    public async Task<bool> IsLeaderAsync() => await MetricAsync("failover_operator_leader") == 1;
+
     /// <summary>SIGTERM, as the kubelet sends on pod deletion; waits for a clean exit.</summary>
     public async Task StopGracefullyAsync()
     {
