@@ -26,6 +26,8 @@ BUILT_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 APT_PACKAGES=(etcd-server openssl curl jq make rsync dpkg-dev golang-go
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
 
+# shellcheck source=hack/lib.sh
+. "$REPO_ROOT/hack/lib.sh"
 log() { echo "control-plane: $*" >&2; }
 die() { echo "control-plane: error: $*" >&2; exit 1; }
 
@@ -89,10 +91,6 @@ find_binary() {
     echo "$KUBEBUILDER_ASSETS/$name"; return
   fi
   if [ -x "$BIN_CACHE/$name" ]; then echo "$BIN_CACHE/$name"; return; fi
-  # Recipe 2 changed only kubelet patches: the control-plane binaries of recipe 1 are the same.
-  case "$name" in kube-apiserver|kube-controller-manager|kube-scheduler)
-    if [ -x "$CACHE_ROOT/k8s-$K8S_VERSION/$name" ]; then echo "$CACHE_ROOT/k8s-$K8S_VERSION/$name"; return; fi ;;
-  esac
   if [ "$name" = etcd ] && [ -x /usr/bin/etcd ]; then echo /usr/bin/etcd; return; fi
   return 1
 }
@@ -172,26 +170,12 @@ cmd_install() {
 
 run_dir() { local d=${1:-$REPO_ROOT/.local/control-plane}; mkdir -p "$d"; (cd "$d" && pwd); }
 
-# kill -0 also succeeds for an exited process not yet reaped; its /proc status says Z.
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-
 pids_alive() {
   local dir=$1 f
   for f in "$dir"/pids/*.pid; do
     [ -f "$f" ] && alive "$(cat "$f")" && return 0
   done
   return 1
-}
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 20000 + 30000 ))
-    grep -qx "$p" "$PORTS_TAKEN" 2>/dev/null && continue
-    if port_free "$p"; then echo "$p" >>"$PORTS_TAKEN"; echo "$p"; return; fi
-  done
-  die "no free port found"
 }
 
 make_pki() {
@@ -232,12 +216,6 @@ contexts:
   context: {cluster: local, user: admin}
 current-context: local
 KC
-}
-
-start_bg() { # name command...
-  local name=$1; shift
-  setsid "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$DIR/pids/$name.pid"
 }
 
 start_apiserver() {
@@ -312,7 +290,7 @@ cmd_up() {
   # (several planes starting at once): then start again on other ports.
   for attempt in 1 2 3; do
     local etcd_port peer_port api_port
-    etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+    etcd_port=$(free_port "$PORTS_TAKEN"); peer_port=$(free_port "$PORTS_TAKEN"); api_port=$(free_port "$PORTS_TAKEN")
     rm -rf "$DIR/etcd"
     start_bg etcd "$etcd" --name=local --data-dir="$DIR/etcd" --unsafe-no-fsync \
       --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \

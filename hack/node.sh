@@ -46,6 +46,8 @@ GLOBAL_PATHS=(/var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/pods /va
 SHARED_PATHS=(/run/mount)   # libmount's utab directory, made by umount(8)
 
 T0=$SECONDS
+# shellcheck source=hack/lib.sh
+. "$REPO_ROOT/hack/lib.sh"
 log() { printf 'node: [%3ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
 die() { printf 'node: [%3ds] error: %s\n' $((SECONDS - T0)) "$*" >&2; exit 1; }
 
@@ -117,8 +119,7 @@ ensure_binaries() {
 # helpers
 
 # Alive and not a zombie (an exited child of a parent that has not reaped it yet).
-proc_alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-pid_alive() { [ -f "$1" ] && proc_alive "$(cat "$1")"; }
+pid_alive() { [ -f "$1" ] && alive "$(cat "$1")"; }
 
 all_alive() { # at least one pid file, and every recorded process alive
   local f n=0
@@ -126,22 +127,6 @@ all_alive() { # at least one pid file, and every recorded process alive
   [ $n -gt 0 ]
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p _
-  for _ in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 20000 + 30000 ))
-    grep -qx "$p" "$DIR/state/ports" 2>/dev/null && continue
-    if port_free "$p"; then echo "$p" >>"$DIR/state/ports"; echo "$p"; return; fi
-  done
-  die "no free port found"
-}
-
-start_bg() { # name command...
-  local name=$1; shift
-  setsid "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$DIR/pids/$name.pid"
-}
 
 # On failure during `up`: show where to look, undo everything, exit non-zero.
 fail() { # message log-file...
@@ -332,7 +317,7 @@ cmd_up() {
     fi
   done
   local kubelet_port
-  kubelet_port=$(free_port)
+  kubelet_port=$(free_port "$DIR/state/ports")
   mkdir -p "$KUBELET_DIR/root" "$KUBELET_DIR/pki" "$KUBELET_DIR/volume-plugins" "$KUBELET_DIR/dockershim"
   log "starting kubelet (node $NODE_NAME, IP $node_ip, port $kubelet_port)"
   start_bg kubelet env PATH="$HERE/bin:$PATH" "$BIN_CACHE/kubelet" \
@@ -388,7 +373,7 @@ cmd_down() {
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + t))
-    while proc_alive "$pid"; do
+    while alive "$pid"; do
       if [ $SECONDS -ge $deadline ]; then log "killing $name (pid $pid)"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; break; fi
       sleep 0.1
     done
@@ -418,7 +403,7 @@ cmd_down() {
       [ -f "$f" ] || continue
       pid=$(cat "$f")
       grep -q ":/$CGROUP_ROOT/" "/proc/$pid/cgroup" 2>/dev/null || continue   # a recycled pid
-      proc_alive "$pid" && { log "killing leftover container process $pid"; kill -KILL "$pid" 2>/dev/null || true; }
+      alive "$pid" && { log "killing leftover container process $pid"; kill -KILL "$pid" 2>/dev/null || true; }
     done
     for p in /proc/[0-9]*; do
       cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
