@@ -123,9 +123,13 @@ public class ControlPlaneTests(ControlPlane plane, ITestOutputHelper output) : C
                     subsets.SelectMany(s => s.NotReadyAddresses ?? []).Select(a => a.Ip).Order().ToArray());
         }
 
-        await Wait.UntilAsync(async () => (await Addresses()).Ready.SequenceEqual([Kubelet.PodIp("ready")]),
-            Wait.Default, "Endpoints listing exactly the Ready pod", async () => string.Join(",", (await Addresses()).Ready));
-        Assert.Equal([Kubelet.PodIp("unready")], (await Addresses()).NotReady);
+        await Wait.UntilAsync(async () =>
+            {
+                var (ready, notReady) = await Addresses();
+                return ready.SequenceEqual([Kubelet.PodIp("ready")]) && notReady.SequenceEqual([Kubelet.PodIp("unready")]);
+            },
+            Wait.Default, "Endpoints listing exactly the Ready pod (and the unready one as not ready)",
+            async () => { var (r, n) = await Addresses(); return $"ready [{string.Join(",", r)}], not ready [{string.Join(",", n)}]"; });
 
         await Kubelet.SetReadyAsync("ready", false);
         await Wait.UntilAsync(async () => (await Addresses()).Ready.Length == 0, Wait.Default, "the unready pod to leave the Endpoints");

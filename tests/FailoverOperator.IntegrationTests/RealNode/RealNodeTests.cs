@@ -145,7 +145,7 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
         var replacement = (await ReadyPodsAsync()).Select(p => p.Metadata.Name).Single(n => !before.Contains(n));
         await Wait.UntilAsync(async () => (await RolesAsync(App)).GetValueOrDefault(replacement) == Roles.Standby, Wait.Default, $"{replacement} labelled standby");
         Assert.Equal(second, await WaitForActiveAsync(App, App));
-        Assert.False((await RolesAsync(App)).ContainsKey(first));
+        await Wait.UntilAsync(async () => !(await RolesAsync(App)).ContainsKey(first), Wait.Default, $"{first} to finish terminating");
     }
 
     [Fact]
