@@ -17,7 +17,7 @@ public sealed record OperatorOptions
     public TimeSpan LeaderElectionLeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
     public string Identity { get; init; } = "";
     public string LogFormat { get; init; } = "text";
-    public int Workers { get; init; } = 8;
+    public int Workers { get; init; } = 32;
 
     public const string Usage = """
         Failover Operator: keeps exactly one pod of each HighAvailabilityGroup active.
@@ -34,7 +34,7 @@ public sealed record OperatorOptions
           --leader-election-lease-seconds=N (default 15)
           --identity=ID                     leader-election identity [POD_NAME] (default: hostname_random)
           --log-format=text|json            (default text)
-          --workers=N                       concurrent reconciles (default 8)
+          --workers=N                       concurrent reconciles (default 32)
         """;
 
     public static OperatorOptions From(IConfiguration config)
@@ -80,7 +80,9 @@ public sealed record OperatorOptions
             LeaderElectionLeaseDuration = TimeSpan.FromSeconds(Int("leader-election-lease-seconds", 15, 2, 3600)),
             Identity = Get("identity", "POD_NAME") ?? $"{Environment.MachineName}_{Guid.NewGuid().ToString("N")[..8]}",
             LogFormat = logFormat,
-            Workers = Int("workers", 8, 1, 1024),
+            // A reconcile mostly waits on the API server: throughput in a mass failover is
+            // workers / write latency, so the default is generous (one key never runs twice at once).
+            Workers = Int("workers", 32, 1, 1024),
         };
     }
 }

@@ -51,7 +51,7 @@ public sealed class OperatorService(
                 : api.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns,
                     allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
                     resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
-            loggers.CreateLogger("Informer"), "pods");
+            loggers.CreateLogger("Informer"), "pods", StripPod);
 
         var leases = new Informer<V1Lease, V1LeaseList>(
             new ListWatch<V1Lease, V1LeaseList>((r, ct) => ns is null
@@ -117,6 +117,17 @@ public sealed class OperatorService(
             OperatorMetrics.Leader.Set(0);
             await Task.WhenAll(background).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The failover decision reads a pod's metadata, phase and conditions only.</summary>
+    private static V1Pod StripPod(V1Pod pod)
+    {
+        pod.Spec = null;
+        if (pod.Status is { } status)
+        {
+            pod.Status = new V1PodStatus { Phase = status.Phase, Conditions = status.Conditions, PodIP = status.PodIP };
+        }
+        return pod;
     }
 
     private static string KeyOf(IKubernetesObject<V1ObjectMeta> o) => $"{o.Metadata.NamespaceProperty}/{o.Metadata.Name}";

@@ -12,7 +12,9 @@ namespace FailoverOperator.Runtime;
 /// (with bookmarks); on a broken watch it re-watches from the last resourceVersion after a
 /// jittered backoff, and on 410 Gone it re-lists, reporting what changed meanwhile.
 /// </summary>
-public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logger, string name) : IInformer
+/// <param name="transform">Applied to every object before it is cached: drop what the consumers never
+/// read (managedFields, a pod's spec) so the cache stays small at thousands of objects.</param>
+public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logger, string name, Func<T, T>? transform = null) : IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
     where TList : IItems<T>, IMetadata<V1ListMeta>
 {
@@ -150,6 +152,8 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
 
     private void Apply(T obj, bool deleted, bool onlyIfNewer)
     {
+        obj.Metadata.ManagedFields = null;
+        if (transform is not null) obj = transform(obj);
         var key = KeyOf(obj);
         T? old;
         lock (writeLock)
