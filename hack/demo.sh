@@ -12,6 +12,8 @@
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=hack/lib.sh
+. "$REPO_ROOT/hack/lib.sh"
 DEMO_DIR=$REPO_ROOT/.local/demo
 PLANE_DIR=$DEMO_DIR/control-plane
 OPERATOR_DIR=$DEMO_DIR/operator
@@ -45,17 +47,6 @@ stop_operator() {
     done
   fi
   rm -f "$PID_FILE" "$PORTS_FILE"
-}
-
-# A port no socket uses, below the kernel's ephemeral range (32768+) so no outgoing connection takes it meanwhile.
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((RANDOM % 12000 + 20000))
-    [ "$p" = "${1:-}" ] && continue
-    if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then echo "$p"; return; fi
-  done
-  die "no free port found"
 }
 
 dotnet_quiet() { # dotnet build/publish, its output shown only if it fails
@@ -95,7 +86,7 @@ cmd_up() {
   rm -rf "$OPERATOR_DIR"
   cp -r "$PUBLISH_DIR" "$OPERATOR_DIR"
   local metrics_port health_port
-  metrics_port=$(free_port); health_port=$(free_port "$metrics_port")
+  metrics_port=$(free_port "$DEMO_DIR/ports-taken"); health_port=$(free_port "$DEMO_DIR/ports-taken")
   echo "---- $(date -u +%FT%TZ) starting the operator ----" >>"$LOG"
   setsid dotnet "$OPERATOR_DIR/FailoverOperator.dll" --kubeconfig="$kubeconfig" \
     --metrics-port="$metrics_port" --health-port="$health_port" --bind-address=127.0.0.1 \

@@ -4,13 +4,21 @@
 # reaped; its /proc status then says Z.
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# True when no socket on this machine uses the port (listening or connected); falls back to a
+# connect test where ss is missing.
+port_free() {
+  if command -v ss >/dev/null 2>&1; then [ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]
+  else ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; fi
+}
 
-# A free loopback port in 30000-49999, not already handed out in this run (recorded in file $1).
+# A free port below the kernel's ephemeral range (read, never changed), so an outgoing connection
+# cannot take it between the check and the bind; not already handed out in this run (file $1).
 free_port() {
-  local taken=$1 p _
+  local taken=$1 p _ low=20000 high
+  high=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
+  [ "$high" -gt $((low + 1000)) ] || { low=10000; high=19999; }
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 20000 + 30000 ))
+    p=$(( (RANDOM * 32768 + RANDOM) % (high - low + 1) + low ))
     grep -qx "$p" "$taken" 2>/dev/null && continue
     if port_free "$p"; then echo "$p" >>"$taken"; echo "$p"; return; fi
   done
