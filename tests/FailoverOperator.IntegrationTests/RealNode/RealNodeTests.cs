@@ -41,8 +41,10 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
                                 Image = node.AppImage,
                                 ImagePullPolicy = node.IsOwned ? "Never" : "IfNotPresent",
                                 Command = ["sh", "-c", "touch /tmp/ready /tmp/alive; trap 'exit 0' TERM; while true; do sleep 1; done"],
-                                ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/ready"] }, PeriodSeconds = 1, FailureThreshold = 1 },
-                                LivenessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/alive"] }, PeriodSeconds = 1, FailureThreshold = 1 },
+                                // A busy machine can make an exec probe time out (default 1 s) and restart a
+                                // healthy container; the failures these tests cause are instant `test -f` results.
+                                ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/ready"] }, PeriodSeconds = 1, FailureThreshold = 1, TimeoutSeconds = 5 },
+                                LivenessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/alive"] }, PeriodSeconds = 1, FailureThreshold = 1, TimeoutSeconds = 5 },
                             },
                         ],
                     },
@@ -82,8 +84,18 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
             $"the Service's Endpoints to list only {pod} ({ip})", async () => string.Join(",", await EndpointIpsAsync()));
     }
 
-    private Task ExecAsync(string pod, params string[] command) =>
-        Command.RunCheckedAsync("kubectl", ["exec", "-n", Ns, pod, "--kubeconfig", Plane.KubeconfigPath, "--", .. command], TimeSpan.FromSeconds(30));
+    /// <summary>kubectl exec, retried while the kubelet reports the container as (re)starting.</summary>
+    private async Task ExecAsync(string pod, params string[] command)
+    {
+        Command.Result? result = null;
+        await Wait.UntilAsync(async () =>
+        {
+            result = await Command.RunAsync("kubectl", ["exec", "-n", Ns, pod, "--kubeconfig", Plane.KubeconfigPath, "--", .. command], TimeSpan.FromSeconds(30));
+            if (result.ExitCode == 0) return true;
+            if (result.Output.Contains("unable to upgrade connection") || result.Output.Contains("container not found")) return false;
+            throw new Xunit.Sdk.XunitException($"kubectl exec {pod} -- {string.Join(' ', command)} failed ({result.ExitCode}): {result.Output}");
+        }, TimeSpan.FromSeconds(20), $"kubectl exec into {pod}", () => Task.FromResult(result?.Output ?? ""));
+    }
 
     private async Task<string> StartAsync(int failoverDelaySeconds = 0)
     {
