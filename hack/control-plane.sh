@@ -42,10 +42,8 @@ apt_update_once() {
 }
 
 ensure_apt_packages() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
+  local missing=()
+  mapfile -t missing < <(missing_packages "$@")
   [ ${#missing[@]} -eq 0 ] && return
   apt_update_once
   log "installing Debian packages: ${missing[*]}"

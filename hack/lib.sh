@@ -25,6 +25,14 @@ free_port() {
   die "no free port found"
 }
 
+# Prints those of the given Debian packages that are not installed.
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
 # Starts a command in its own session, output in $DIR/logs/NAME.log, PID in $DIR/pids/NAME.pid.
 start_bg() { # name command...
   local name=$1; shift

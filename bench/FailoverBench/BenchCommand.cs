@@ -130,12 +130,8 @@ public static class BenchCommand
     }
 
     private static OperatorHost StartOperator(Cluster cluster, BenchOptions o, string label) =>
-        OperatorHost.Start(o.OperatorDll, Path.GetFullPath(cluster.KubeconfigPath ?? DefaultKubeconfig()), OperatorArgs(o), o.OperatorEnv,
+        OperatorHost.Start(o.OperatorDll, Path.GetFullPath(cluster.KubeconfigPath ?? Kubeconfigs.Default), OperatorArgs(o), o.OperatorEnv,
             Path.Combine(o.LogDir, $"operator-{label}.log"), o.PidFile);
-
-    private static string DefaultKubeconfig() =>
-        Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } k ? k.Split(':')[0]
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
 
     // ---------------------------------------------------------------- 1 + 2
 

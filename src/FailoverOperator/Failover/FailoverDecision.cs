@@ -81,7 +81,7 @@ public static class FailoverDecision
         if (chosen is null)
         {
             var (reason, message) = o.Members.Count == 0
-                ? ("NoMembers", "no pod matches spec.selector in this namespace")
+                ? ("NoMembers", $"no pod in this namespace matches spec.selector ({LabelSelectorMatcher.Describe(o.Spec.Selector)})")
                 : paused ? ("FailoverPaused", "no pod carries the active role and election is paused (spec.paused)")
                 : ("NoReadyMember", "no member pod is Running and Ready; the first one to become Ready will be made active");
             return Plan(o, active: null, paused ? GroupPhase.Paused : GroupPhase.Pending, LeaseAction.None,

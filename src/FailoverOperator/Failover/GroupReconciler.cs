@@ -218,21 +218,19 @@ public sealed class GroupReconciler(
         }
     }
 
+    // The gauge moves by one per phase change, so a reconcile never walks every group.
     private void SetPhase(string key, string phase)
     {
+        var previous = phases.TryGetValue(key, out var p) ? p : null;
+        if (previous == phase) return;
         phases[key] = phase;
-        PublishPhases();
+        if (previous is not null) OperatorMetrics.Groups.WithLabels(previous).Dec();
+        OperatorMetrics.Groups.WithLabels(phase).Inc();
     }
 
     private void ForgetPhase(string key)
     {
-        if (phases.TryRemove(key, out _)) PublishPhases();
-    }
-
-    private void PublishPhases()
-    {
-        var counts = phases.Values.GroupBy(p => p).ToDictionary(g => g.Key, g => g.Count());
-        foreach (var phase in GroupPhase.All) OperatorMetrics.Groups.WithLabels(phase).Set(counts.GetValueOrDefault(phase));
+        if (phases.TryRemove(key, out var previous)) OperatorMetrics.Groups.WithLabels(previous).Dec();
     }
 
     private static V1Pod WithKind(V1Pod pod)

@@ -16,6 +16,12 @@ public static class OperatorMetrics
     public static readonly Gauge Groups = Metrics.CreateGauge(
         "failover_operator_groups", "HighAvailabilityGroups by phase.", "phase");
 
+    // Every phase is exposed, at 0 until a group is in it.
+    static OperatorMetrics()
+    {
+        foreach (var phase in Failover.GroupPhase.All) Groups.WithLabels(phase).Set(0);
+    }
+
     public static readonly Counter Reconciles = Metrics.CreateCounter(
         "failover_operator_reconcile_total", "Reconciles by result (success, conflict, error, cancelled).", "result");
 

@@ -24,9 +24,7 @@ public sealed class ControlPlane : ICluster, IAsyncLifetime
     {
         if (UseExistingCluster)
         {
-            KubeconfigPath = Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } k
-                ? k.Split(':')[0]
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+            KubeconfigPath = Kubeconfigs.Default;
         }
         else
         {

@@ -30,11 +30,4 @@ public static class Wait
             await Task.Delay(25);
         }
     }
-
-    public static async Task<T> ForAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what) where T : class
-    {
-        T? value = null;
-        await UntilAsync(async () => (value = await probe()) is not null, timeout, what);
-        return value!;
-    }
 }

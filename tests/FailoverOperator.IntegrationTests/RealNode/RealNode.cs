@@ -25,7 +25,7 @@ public sealed class RealNodeCluster : ICluster, IAsyncLifetime
         var watch = Stopwatch.StartNew();
         if (ControlPlane.UseExistingCluster)
         {
-            KubeconfigPath = (Environment.GetEnvironmentVariable("KUBECONFIG") ?? "").Split(':')[0];
+            KubeconfigPath = Kubeconfigs.Default;
             AppImage = Environment.GetEnvironmentVariable("E2E_IMAGE") ?? AppImage;
         }
         else
