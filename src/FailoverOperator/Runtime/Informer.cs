@@ -23,6 +23,9 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, T>> byNamespace = new();
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock writeLock = new();
+    // The highest resourceVersion the list and watch have delivered (0: none, or not numeric): every change
+    // of this kind up to it is already in the cache, including deletions.
+    private ulong delivered;
 
     /// <summary>Raised with (old, new): old is null for an add, new is null for a delete.</summary>
     public event Action<T?, T?>? Changed;
@@ -40,12 +43,32 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     public IEnumerable<T> List(string ns) => byNamespace.TryGetValue(ns, out var objects) ? objects.Values : [];
 
     /// <summary>
-    /// Puts an object the operator just wrote into the cache, unless the cache already holds a newer
-    /// version, so the next reconcile does not act on the state from before its own write.
+    /// Puts an object the operator just wrote into the cache, so the next reconcile does not act on the
+    /// state from before its own write; unless the cache already holds a newer version, or the watch has
+    /// already delivered this version or a later change (a deletion included: remembering the write then
+    /// would bring back an object that no longer exists, for good).
     /// </summary>
     public void Remember(T written)
     {
-        Apply(written, deleted: false, onlyIfNewer: true);
+        Apply(written, deleted: false, fromWrite: true);
+    }
+
+    /// <summary>One watch event (also used by tests).</summary>
+    internal void OnEvent(WatchEventType type, T obj)
+    {
+        switch (type)
+        {
+            case WatchEventType.Added:
+            case WatchEventType.Modified:
+                Apply(obj, deleted: false, fromWrite: false);
+                break;
+            case WatchEventType.Deleted:
+                Apply(obj, deleted: true, fromWrite: false);
+                break;
+            case WatchEventType.Bookmark:
+                Advance(Revision(obj));
+                break;
+        }
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -60,7 +83,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
                 if (needList)
                 {
                     var (items, listVersion) = await source.ListAsync(cancellationToken).ConfigureAwait(false);
-                    Replace(items);
+                    OnList(items, listVersion);
                     resourceVersion = listVersion;
                     needList = false;
                     synced.TrySetResult();
@@ -79,16 +102,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
                 {
                     events++;
                     if (obj?.Metadata?.ResourceVersion is { Length: > 0 } rv) resourceVersion = rv;
-                    switch (type)
-                    {
-                        case WatchEventType.Added:
-                        case WatchEventType.Modified:
-                            Apply(obj!, deleted: false, onlyIfNewer: false);
-                            break;
-                        case WatchEventType.Deleted:
-                            Apply(obj!, deleted: true, onlyIfNewer: false);
-                            break;
-                    }
+                    if (obj?.Metadata is not null) OnEvent(type, obj);
                 }
 
                 if (gone)
@@ -136,21 +150,25 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
         _ => false,
     };
 
-    private void Replace(List<T> items)
+    /// <summary>A complete list taken at <paramref name="listVersion"/> (also used by tests).</summary>
+    internal void OnList(List<T> items, string listVersion)
     {
         var seen = new HashSet<string>();
         foreach (var item in items)
         {
             seen.Add(KeyOf(item));
-            Apply(item, deleted: false, onlyIfNewer: false);
+            Apply(item, deleted: false, fromWrite: false);
         }
+        var listed = ParseRevision(listVersion);
         foreach (var key in cache.Keys.Where(k => !seen.Contains(k)).ToList())
         {
-            if (cache.TryGetValue(key, out var old)) Apply(old, deleted: true, onlyIfNewer: false);
+            // Absent from the list: gone, unless it is a write of ours newer than the list.
+            if (cache.TryGetValue(key, out var old) && !(Revision(old) > listed)) Apply(old, deleted: true, fromWrite: false);
         }
+        lock (writeLock) delivered = listed ?? 0;
     }
 
-    private void Apply(T obj, bool deleted, bool onlyIfNewer)
+    private void Apply(T obj, bool deleted, bool fromWrite)
     {
         obj.Metadata.ManagedFields = null;
         if (transform is not null) obj = transform(obj);
@@ -158,7 +176,12 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
         T? old;
         lock (writeLock)
         {
+            var revision = Revision(obj);
+            if (!fromWrite && revision > delivered) delivered = revision.Value;
             cache.TryGetValue(key, out old);
+            // The cache may be ahead of the watch with a write of ours; an event older than that changes
+            // nothing (a deletion of an older incarnation included), and the watch brings the write later.
+            if (old is not null && Revision(old) > revision) return;
             if (deleted)
             {
                 if (old is null) return;
@@ -167,7 +190,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
             }
             else
             {
-                if (onlyIfNewer && old is not null && !IsNewer(obj, old)) return;
+                if (fromWrite && revision is { } written && written <= delivered) return;
                 if (old is not null && old.Metadata.ResourceVersion == obj.Metadata.ResourceVersion) return;
                 cache[key] = obj;
                 byNamespace.GetOrAdd(NamespaceOf(obj), _ => new ConcurrentDictionary<string, T>())[key] = obj;
@@ -183,14 +206,22 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
         }
     }
 
+    private void Advance(ulong? revision)
+    {
+        if (revision is not { } rv) return;
+        lock (writeLock)
+        {
+            if (rv > delivered) delivered = rv;
+        }
+    }
+
     private static string NamespaceOf(T obj) => obj.Metadata.NamespaceProperty ?? "";
 
-    // resourceVersions are opaque, but etcd-backed servers hand out increasing integers; anything
-    // else is treated as newer so a write is never lost from the cache.
-    private static bool IsNewer(T candidate, T current) =>
-        !ulong.TryParse(candidate.Metadata.ResourceVersion, out var a)
-        || !ulong.TryParse(current.Metadata.ResourceVersion, out var b)
-        || a > b;
+    // resourceVersions are opaque, but etcd-backed servers hand out increasing integers shared by all
+    // kinds. Where they are not numbers, every write and event is applied as it comes.
+    private static ulong? Revision(T obj) => ParseRevision(obj.Metadata?.ResourceVersion);
+
+    private static ulong? ParseRevision(string? resourceVersion) => ulong.TryParse(resourceVersion, out var rv) ? rv : null;
 }
 
 public interface IInformer
