@@ -68,7 +68,7 @@ node-down: ## Stop the real node and everything it started
 	hack/node.sh down $(NODE_DIR)
 
 .PHONY: demo
-demo: ## The main job: a live failover on a local control plane, with its timeline in milliseconds
+demo: ## The main job: a live failover (real pods on a local node when possible), its timeline in ms
 	hack/demo.sh up
 
 .PHONY: demo-stop

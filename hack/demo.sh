@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# The demo (make demo / make demo-stop): a live failover on a local control plane, with its timeline
-# in milliseconds.
+# The demo (make demo / make demo-stop): a live failover, with its timeline in milliseconds.
 #
-#   hack/demo.sh up     start the control plane in .local/demo/control-plane (or reuse the running one),
-#                       apply crds/, publish the operator (Release) and (re)start it in the background,
-#                       then run the demo (namespace demo: 3 pods, a Service, a HighAvailabilityGroup,
-#                       one failover). Everything stays running so you can poke at it.
-#   hack/demo.sh down   stop the operator and the control plane the demo started.
+#   hack/demo.sh up     start a cluster (or reuse the demo's running one), apply crds/, publish the operator
+#                       (Release) and (re)start it in the background, then run the demo (namespace demo:
+#                       3 pods, a Service, a HighAvailabilityGroup, one failover). Everything stays running
+#                       so you can poke at it.
+#   hack/demo.sh down   stop the operator and whatever cluster the demo started.
 #
-# No kubelet runs here: a stand-in writes the pods' status as a kubelet would (the demo says so).
+# DEMO_MODE picks the cluster (the demo says which one it runs):
+#   real       a real node (hack/node.sh up .local/demo/node): kube-scheduler, dockerd, a kubelet; busybox
+#              pods with exec probes; the active's liveness probe is broken inside its container. Needs root.
+#   simulated  the control plane only (.local/demo/control-plane); a kubelet stand-in writes pod status.
+#   auto       (default) real when this machine can run the node, otherwise simulated, saying why.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=hack/lib.sh
 . "$REPO_ROOT/hack/lib.sh"
 DEMO_DIR=$REPO_ROOT/.local/demo
-PLANE_DIR=$DEMO_DIR/control-plane
+PLANE_DIR=$DEMO_DIR/control-plane   # simulated mode
+NODE_DIR=$DEMO_DIR/node              # real mode (its own control plane is in NODE_DIR/control-plane)
+MODE_FILE=$DEMO_DIR/mode
+DEMO_MODE=${DEMO_MODE:-auto}
 OPERATOR_DIR=$DEMO_DIR/operator
 PID_FILE=$DEMO_DIR/operator.pid
 PORTS_FILE=$DEMO_DIR/operator.ports
@@ -56,22 +62,80 @@ dotnet_quiet() { # dotnet build/publish, its output shown only if it fails
   return $status
 }
 
+# Why this machine cannot run the real node, or nothing when it can try.
+real_node_unavailable() {
+  [ "$(id -u)" = 0 ] || { echo "not running as root (dockerd and the kubelet need it)"; return; }
+  if ip link show docker0 >/dev/null 2>&1; then echo "a docker0 bridge already exists (another dockerd or node runs here)"; return; fi
+  return 0
+}
+
+describe_binaries() { # what starting the cluster costs: cached binaries, or a first build
+  local bin
+  if bin=$("$REPO_ROOT/hack/control-plane.sh" bin "$1" 2>/dev/null); then
+    echo "$("$bin" --version 2>/dev/null | awk '{print $2}'), cached binaries"
+  else
+    echo "first run: the binaries are built from Debian's Kubernetes source package, about 11-16 min on 2 cores, then cached in ~/.cache/failover-operator"
+  fi
+}
+
+start_real() {
+  say "[1/5] mode: real node. Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, dockerd and a kubelet ($(describe_binaries kubelet))"
+  "$REPO_ROOT/hack/node.sh" up "$NODE_DIR"
+}
+
+start_simulated() {
+  say "[1/5] mode: simulated pods. Starting etcd, kube-apiserver, kube-controller-manager ($(describe_binaries kube-apiserver))"
+  "$REPO_ROOT/hack/control-plane.sh" up "$PLANE_DIR"
+}
+
+# Sets MODE, KUBECONFIG_FILE (and APP_IMAGE in real mode): reuses the demo's running cluster of the
+# wanted mode, else starts one.
+start_cluster() {
+  case "$DEMO_MODE" in auto|real|simulated) ;; *) die "DEMO_MODE=$DEMO_MODE: expected auto, real or simulated" ;; esac
+  local node_running= plane_running=
+  "$REPO_ROOT/hack/node.sh" status "$NODE_DIR" >/dev/null 2>&1 && node_running=1
+  "$REPO_ROOT/hack/control-plane.sh" status "$PLANE_DIR" >/dev/null 2>&1 && plane_running=1
+  if [ -n "$node_running" ] && [ "$DEMO_MODE" != simulated ]; then
+    MODE=real; say "[1/5] mode: real node. Reusing the node already running in .local/demo/node"
+  elif [ -n "$plane_running" ] && [ "$DEMO_MODE" != real ]; then
+    MODE=simulated; say "[1/5] mode: simulated pods. Reusing the control plane already running in .local/demo/control-plane"
+    if [ "$DEMO_MODE" = auto ]; then say "      (make demo-stop first to let the demo try a real node)"; fi
+  else
+    # The demo runs one cluster at a time: stop one of the other mode.
+    stop_operator
+    if [ -n "$node_running" ]; then "$REPO_ROOT/hack/node.sh" down "$NODE_DIR" >/dev/null 2>&1; fi
+    if [ -n "$plane_running" ]; then "$REPO_ROOT/hack/control-plane.sh" down "$PLANE_DIR" >/dev/null 2>&1; fi
+    local why
+    why=$(real_node_unavailable)
+    if [ "$DEMO_MODE" = simulated ]; then
+      MODE=simulated; start_simulated
+    elif [ -n "$why" ]; then
+      [ "$DEMO_MODE" = real ] && die "DEMO_MODE=real, but this machine cannot run the real node: $why"
+      say "      a real node is not possible here ($why); using simulated pods"
+      MODE=simulated; start_simulated
+    elif start_real; then
+      MODE=real
+    else
+      [ "$DEMO_MODE" = real ] && die "the real node did not start (logs: .local/demo/node/logs)"
+      say "      the real node did not start (logs: .local/demo/node/logs); falling back to simulated pods"
+      MODE=simulated; start_simulated
+    fi
+  fi
+  echo "$MODE" >"$MODE_FILE"
+  if [ "$MODE" = real ]; then
+    KUBECONFIG_FILE=$NODE_DIR/kubeconfig
+    APP_IMAGE=$(sed -n 's/^APP_IMAGE=//p' "$NODE_DIR/node.env" | tr -d "\"'")
+    [ -n "$APP_IMAGE" ] || die "no APP_IMAGE in $NODE_DIR/node.env"
+  else
+    KUBECONFIG_FILE=$PLANE_DIR/kubeconfig
+  fi
+}
+
 cmd_up() {
   mkdir -p "$DEMO_DIR"
   cd "$REPO_ROOT"
-  if "$REPO_ROOT/hack/control-plane.sh" status "$PLANE_DIR" >/dev/null 2>&1; then
-    say "[1/5] reusing the control plane already running in .local/demo/control-plane"
-  else
-    local apiserver
-    if apiserver=$("$REPO_ROOT/hack/control-plane.sh" bin kube-apiserver 2>/dev/null); then
-      say "[1/5] starting a local control plane: etcd, kube-apiserver, kube-controller-manager ($("$apiserver" --version 2>/dev/null | awk '{print $2}'), cached binaries)"
-    else
-      say "[1/5] starting a local control plane. First run: its binaries are built from Debian's Kubernetes"
-      say "      source package, which takes about 11 min on 2 cores; they are cached in ~/.cache/failover-operator afterwards"
-    fi
-    "$REPO_ROOT/hack/control-plane.sh" up "$PLANE_DIR"
-  fi
-  local kubeconfig=$PLANE_DIR/kubeconfig
+  start_cluster
+  local kubeconfig=$KUBECONFIG_FILE
   export KUBECONFIG=$kubeconfig
 
   say "[2/5] installing the HighAvailabilityGroup CRD (kubectl apply -f crds/)"
@@ -103,17 +167,36 @@ cmd_up() {
 
   say "[5/5] running the demo"
   echo
-  dotnet "$BENCH_DLL" demo --kubeconfig="$kubeconfig"
+  if [ "$MODE" = real ]; then
+    dotnet "$BENCH_DLL" demo --kubeconfig="$kubeconfig" --mode=real --app-image="$APP_IMAGE"
+  else
+    dotnet "$BENCH_DLL" demo --kubeconfig="$kubeconfig" --mode=simulated
+  fi
   echo
   cat <<EOF
-Everything is still running. To poke at it:
+Everything is still running (mode: $MODE). To poke at it:
   export KUBECONFIG=$kubeconfig
   kubectl get hag,pods,lease -n demo -L failover.dev/role
   kubectl get endpoints demo-active -n demo
   kubectl get events -n demo --sort-by=.lastTimestamp
-  # fail the current active by hand (as its kubelet would report a failed readiness probe):
-  kubectl patch pod "\$(kubectl get pods -n demo -l failover.dev/role=active -o name | cut -d/ -f2)" -n demo \\
-    --subresource=status --type=strategic -p '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}'
+  active=\$(kubectl get pods -n demo -l failover.dev/role=active -o jsonpath='{.items[0].metadata.name}')
+EOF
+  if [ "$MODE" = real ]; then
+    cat <<EOF
+  # fail the active from inside its container:
+  kubectl exec -n demo "\$active" -- rm /tmp/alive    # liveness fails: the kubelet restarts it, a standby takes over
+  kubectl exec -n demo "\$active" -- rm /tmp/ready    # readiness fails: a standby takes over (touch /tmp/ready heals it)
+  kubectl delete pod -n demo "\$active"               # the Deployment replaces it; the new pod joins as standby
+  the node's containers: DOCKER_HOST=unix://$NODE_DIR/docker/docker.sock /usr/bin/docker ps
+EOF
+  else
+    cat <<EOF
+  # fail the active by hand (as its kubelet would report a failed readiness probe):
+  kubectl patch pod "\$active" -n demo --subresource=status --type=strategic \\
+    -p '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}'
+EOF
+  fi
+  cat <<EOF
   operator log:     $LOG
   operator metrics: curl -s http://127.0.0.1:$metrics_port/metrics | grep ^failover_operator
 Stop it all with: make demo-stop   (hack/demo.sh down)
@@ -122,14 +205,18 @@ EOF
 
 cmd_down() {
   stop_operator
+  if [ -d "$NODE_DIR" ]; then
+    "$REPO_ROOT/hack/node.sh" down "$NODE_DIR"
+  fi
   if [ -d "$PLANE_DIR" ]; then
     "$REPO_ROOT/hack/control-plane.sh" down "$PLANE_DIR"
   fi
+  rm -f "$MODE_FILE"
   say "stopped"
 }
 
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -173,9 +173,10 @@ public sealed class FailoverTimeline : IAsyncDisposable
     }
 
     /// <summary>
-    /// Measures one failover: registers it, then runs <paramref name="writeFailure"/> (the status write that
-    /// fails <paramref name="failingPod"/>), stamping when it was sent and acknowledged (its response
-    /// headers arrived, see <see cref="ResponseClock"/>). The returned
+    /// Measures one failover: registers it, then runs <paramref name="writeFailure"/> (what fails
+    /// <paramref name="failingPod"/>: a status write, or a command that breaks a probe), stamping when it
+    /// started and when it was acknowledged (an API write's response headers arrived, see
+    /// <see cref="ResponseClock"/>; otherwise when it returned). The returned
     /// failover completes once the Lease moved, another member is labelled active and (with a Service)
     /// the Endpoints list only that member.
     /// </summary>
@@ -497,7 +498,7 @@ public sealed class FailoverTimeline : IAsyncDisposable
 }
 
 /// <summary>A pod as the timeline sees it.</summary>
-public sealed record PodView(string Name, string? Group, string? Role, string? Ip, bool Ready)
+public sealed record PodView(string Name, string? Group, string? Role, string? Ip, bool Ready, int Restarts)
 {
     public static PodView Of(V1Pod pod) => new(
         pod.Metadata.Name,
@@ -505,7 +506,8 @@ public sealed record PodView(string Name, string? Group, string? Role, string? I
         pod.Metadata.Labels.ValueOf(FailoverTimeline.RoleLabel),
         pod.Status?.PodIP,
         pod.Metadata.DeletionTimestamp is null && pod.Status?.Phase == "Running"
-            && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
+            && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,
+        pod.Status?.ContainerStatuses?.Sum(c => c.RestartCount) ?? 0);
 }
 
 public sealed record GroupView(string Name, string? Phase, string? ActivePod, int ReadyStandbys, int FailoverCount);

@@ -4,9 +4,14 @@ using FailoverBench;
 const string Usage = """
     FailoverBench: the failover demo and benchmark of the Failover Operator.
 
-      dotnet FailoverBench.dll demo  [--kubeconfig=PATH]
+      dotnet FailoverBench.dll demo  [--kubeconfig=PATH] [--mode=simulated|real] [--app-image=IMAGE] [--namespace=demo]
           One group of 3 pods in namespace demo and one live failover with its timeline in ms.
           The operator must be running (hack/demo.sh up does all of it).
+          --mode=simulated          (default) pods bound to a stand-in Node whose status this program writes
+          --mode=real               a Deployment of busybox pods on a real node (hack/node.sh); the active's
+                                    liveness probe is broken from inside its container. Needs --app-image
+                                    (an image on the node, e.g. hack/node.sh's APP_IMAGE; pulled only if absent)
+          --namespace=demo          where the demo's objects go (created if missing; the previous demo's are removed)
 
       dotnet FailoverBench.dll bench --operator-dll=PATH [--kubeconfig=PATH] [options]
           The floor, single-group failover latency, mass failover and cost (hack/bench.sh does all of it).
@@ -63,9 +68,18 @@ try
     {
         case "demo":
         {
+            var mode = Opt("mode") switch
+            {
+                null or "simulated" => DemoMode.Simulated,
+                "real" => DemoMode.Real,
+                var other => throw new ArgumentException($"--mode={other}: expected simulated or real"),
+            };
+            var appImage = Opt("app-image");
+            var ns = Opt("namespace") ?? DemoCommand.DefaultNamespace;
             Reject(options);
+            if (mode == DemoMode.Real && appImage is null) throw new ArgumentException("--mode=real needs --app-image=IMAGE");
             using var cluster = Cluster.Connect(kubeconfig);
-            exit = await DemoCommand.RunAsync(cluster);
+            exit = await DemoCommand.RunAsync(cluster, mode, appImage, ns);
             break;
         }
         case "bench":

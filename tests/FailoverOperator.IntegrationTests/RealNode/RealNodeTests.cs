@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FailoverOperator.Failover;
 using FailoverOperator.IntegrationTests.Infrastructure;
+using FailoverOperator.Testing;
 using k8s;
 using k8s.Models;
 
@@ -18,39 +19,7 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
     /// <summary>3 busybox pods with exec probes every second, and a Service selecting the active role.</summary>
     private async Task CreateWorkloadAsync()
     {
-        var labels = new Dictionary<string, string> { ["app"] = App };
-        await Client.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
-        {
-            Metadata = new V1ObjectMeta { Name = App },
-            Spec = new V1DeploymentSpec
-            {
-                Replicas = 3,
-                Selector = new V1LabelSelector { MatchLabels = labels },
-                Template = new V1PodTemplateSpec
-                {
-                    Metadata = new V1ObjectMeta { Labels = labels },
-                    Spec = new V1PodSpec
-                    {
-                        TerminationGracePeriodSeconds = 2,
-                        AutomountServiceAccountToken = false,
-                        Containers =
-                        [
-                            new V1Container
-                            {
-                                Name = "app",
-                                Image = node.AppImage,
-                                ImagePullPolicy = node.IsOwned ? "Never" : "IfNotPresent",
-                                Command = ["sh", "-c", "touch /tmp/ready /tmp/alive; trap 'exit 0' TERM; while true; do sleep 1; done"],
-                                // A busy machine can make an exec probe time out (default 1 s) and restart a
-                                // healthy container; the failures these tests cause are instant `test -f` results.
-                                ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/ready"] }, PeriodSeconds = 1, FailureThreshold = 1, TimeoutSeconds = 5 },
-                                LivenessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["test", "-f", "/tmp/alive"] }, PeriodSeconds = 1, FailureThreshold = 1, TimeoutSeconds = 5 },
-                            },
-                        ],
-                    },
-                },
-            },
-        }, Ns);
+        await Client.AppsV1.CreateNamespacedDeploymentAsync(ProbedWorkload.Deployment(App, node.AppImage, node.IsOwned ? "Never" : "IfNotPresent"), Ns);
         await Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
         {
             Metadata = new V1ObjectMeta { Name = $"{App}-active" },
@@ -87,14 +56,11 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
     /// <summary>kubectl exec, retried while the kubelet reports the container as (re)starting.</summary>
     private async Task ExecAsync(string pod, params string[] command)
     {
-        Command.Result? result = null;
-        await Wait.UntilAsync(async () =>
+        var result = await ProbedWorkload.ExecAsync(Plane.KubeconfigPath, Ns, pod, command, TimeSpan.FromSeconds(20));
+        if (result.ExitCode != 0)
         {
-            result = await Command.RunAsync("kubectl", ["exec", "-n", Ns, pod, "--kubeconfig", Plane.KubeconfigPath, "--", .. command], TimeSpan.FromSeconds(30));
-            if (result.ExitCode == 0) return true;
-            if (result.Output.Contains("unable to upgrade connection") || result.Output.Contains("container not found")) return false;
             throw new Xunit.Sdk.XunitException($"kubectl exec {pod} -- {string.Join(' ', command)} failed ({result.ExitCode}): {result.Output}");
-        }, TimeSpan.FromSeconds(20), $"kubectl exec into {pod}", () => Task.FromResult(result?.Output ?? ""));
+        }
     }
 
     private async Task<string> StartAsync(int failoverDelaySeconds = 0)
@@ -115,7 +81,7 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
         var restartsBefore = (await PodAsync(first)).Status.ContainerStatuses.Single().RestartCount;
 
         var clock = Stopwatch.StartNew();
-        await ExecAsync(first, "rm", "/tmp/alive");
+        await ExecAsync(first, "rm", ProbedWorkload.AliveFile);
         var probeBroken = clock.Elapsed;
         await Wait.UntilAsync(async () => !IsReady(await PodAsync(first)), Wait.Default, $"the kubelet to report {first} not Ready");
         var notReady = clock.Elapsed;
@@ -167,11 +133,11 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
         var first = await StartAsync(failoverDelaySeconds: delaySeconds);
         var lease = (await GetLeaseAsync(App))!;
 
-        await ExecAsync(first, "rm", "/tmp/ready");
+        await ExecAsync(first, "rm", ProbedWorkload.ReadyFile);
         await Wait.UntilAsync(async () => !IsReady(await PodAsync(first)), Wait.Default, $"the kubelet to report {first} not Ready");
         var blipStart = Stopwatch.StartNew();
         await Wait.UntilAsync(async () => (await GetGroupAsync(App)).Status?.Phase == GroupPhase.FailingOver, Wait.Default, "the operator to see the failure (FailingOver)");
-        await ExecAsync(first, "touch", "/tmp/ready");
+        await ExecAsync(first, "touch", ProbedWorkload.ReadyFile);
         await Wait.UntilAsync(async () => IsReady(await PodAsync(first)), Wait.Default, $"{first} Ready again");
         var blip = blipStart.Elapsed;
         Output.WriteLine($"readiness blip lasted about {blip.TotalMilliseconds:0} ms (delay {delaySeconds} s)");
@@ -184,5 +150,24 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
         Assert.Equal((first, lease.Spec.LeaseTransitions), (after.Spec.HolderIdentity, after.Spec.LeaseTransitions));
         Assert.Equal(0, (await GetGroupAsync(App)).Status!.FailoverCount);
         await WaitForEndpointsAsync(first);
+    }
+
+    [Fact]
+    public async Task TheDemoRunsItsRealModeOnTheNode()
+    {
+        await StartOperatorAsync();
+
+        var run = await DemoProgram.RunAsync(Plane.KubeconfigPath, Ns, "--mode=real", $"--app-image={node.AppImage}");
+        Output.WriteLine(run.Output);
+
+        Assert.True(run.ExitCode == 0, $"the demo exited with {run.ExitCode}:\n{run.Output}");
+        Assert.Contains("mode: real node", run.Stdout);
+        Assert.Matches(@"\d+\.\d ms  Endpoints switched", run.Stdout);
+        Assert.Contains("old active is back", run.Stdout);
+        var status = (await GetGroupAsync("demo")).Status!;
+        Assert.Equal((GroupPhase.Healthy, 1, FailoverReasons.NotReady), (status.Phase, status.FailoverCount, status.LastFailover!.Reason));
+        var old = await PodAsync(status.LastFailover.From!);
+        Assert.Equal(1, old.Status.ContainerStatuses.Single().RestartCount);
+        Assert.Equal(Roles.Standby, (await RolesAsync("demo"))[old.Metadata.Name]);
     }
 }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using k8s.Models;
+
+namespace FailoverOperator.Testing;
+
+/// <summary>
+/// The workload that runs on a real node (the end-to-end tests and the demo's real mode): busybox pods
+/// whose exec probes test two files, so a failure can be caused from inside the container.
+///   readiness: test -f /tmp/ready   (kubectl exec POD -- rm /tmp/ready: NotReady, no restart)
+///   liveness:  test -f /tmp/alive   (kubectl exec POD -- rm /tmp/alive: the kubelet restarts the container)
+/// hack/node/sample-workload.yaml is the same workload as YAML.
+/// </summary>
+public static class ProbedWorkload
+{
+    public const string ReadyFile = "/tmp/ready";
+    public const string AliveFile = "/tmp/alive";
+
+    /// <summary>A Deployment of pods labelled app=<paramref name="app"/>, probed every second.</summary>
+    /// <param name="pullPolicy">Never for images made on the node with docker import (there is no registry)</param>
+    public static V1Deployment Deployment(string app, string image, string pullPolicy, int replicas = 3)
+    {
+        var labels = new Dictionary<string, string> { ["app"] = app };
+        return new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = app, Labels = labels },
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = replicas,
+                Selector = new V1LabelSelector { MatchLabels = labels },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels },
+                    Spec = new V1PodSpec
+                    {
+                        TerminationGracePeriodSeconds = 2,
+                        AutomountServiceAccountToken = false,
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "app",
+                                Image = image,
+                                ImagePullPolicy = pullPolicy,
+                                Command = ["sh", "-c", $"touch {ReadyFile} {AliveFile}; trap 'exit 0' TERM; while true; do sleep 1; done"],
+                                // A busy machine can make an exec probe time out (default 1 s) and restart a healthy
+                                // container; the failures caused on purpose are instant `test -f` results.
+                                ReadinessProbe = Probe(ReadyFile),
+                                LivenessProbe = Probe(AliveFile),
+                            },
+                        ],
+                    },
+                },
+            },
+        };
+    }
+
+    private static V1Probe Probe(string file) =>
+        new() { Exec = new V1ExecAction { Command = ["test", "-f", file] }, PeriodSeconds = 1, FailureThreshold = 1, TimeoutSeconds = 5 };
+
+    public sealed record ExecResult(int ExitCode, string Output);
+
+    /// <summary>
+    /// kubectl exec POD -- COMMAND, retried for up to <paramref name="timeout"/> while the kubelet reports the
+    /// container as (re)starting. Returns the last result; a non-transient failure is returned at once.
+    /// </summary>
+    public static async Task<ExecResult> ExecAsync(string kubeconfig, string ns, string pod, string[] command, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var result = await RunKubectlAsync(["exec", "-n", ns, pod, "--kubeconfig", kubeconfig, "--", .. command], TimeSpan.FromSeconds(30));
+            var transient = result.Output.Contains("unable to upgrade connection") || result.Output.Contains("container not found");
+            if (result.ExitCode == 0 || !transient || deadline.Elapsed > timeout) return result;
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<ExecResult> RunKubectlAsync(string[] args, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("kubectl", args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            return new ExecResult(-1, $"kubectl {string.Join(' ', args)} took longer than {timeout.TotalSeconds:0} s: {await stdout}{await stderr}");
+        }
+        return new ExecResult(process.ExitCode, await stdout + await stderr);
+    }
+}
