@@ -190,7 +190,11 @@ preflight() {
     die "DIR $DIR is too long for unix socket paths; use a shorter one"
   fi
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
-    die "a $BRIDGE interface already exists (another dockerd or node is running: see 'ip link show $BRIDGE'); stop it first"
+    local hint="see 'ip link show $BRIDGE'" d
+    for d in "$REPO_ROOT/.local/demo/node" "$REPO_ROOT/.local/node"; do
+      [ "$d" != "$DIR" ] && [ -d "$d/pids" ] && hint="the node in ${d#"$REPO_ROOT"/} may be running: $( [ "$d" = "$REPO_ROOT/.local/demo/node" ] && echo "make demo-stop" || echo "make node-down")"
+    done
+    die "a $BRIDGE interface already exists (another dockerd or node is running; $hint); stop it first"
   fi
   # The kubelet's no-op network plugin writes 1 to these (if present) at start. Only proceed when
   # that write changes nothing: this project never changes kernel settings.
