@@ -235,6 +235,28 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
     }
 
     [Fact]
+    public async Task WhenAGroupIsDeletedAnotherGroupSelectingItsPodsTakesThemOver()
+    {
+        await CreatePodsAsync("db", 2);
+        await StartOperatorAsync();
+        await CreateGroupAsync("first", "db");
+        var active = await WaitForActiveAsync("first", "db");
+        await CreateGroupAsync("second", "db");
+        await Wait.UntilAsync(async () => (await GetGroupAsync("second")).Status?.Phase == GroupPhase.Pending, Wait.Default,
+            "the second group to find no members (the first one holds them)");
+
+        // Nothing about the pods changes when the first group goes; only its deletion can wake the second.
+        await Client.CustomObjects.DeleteNamespacedCustomObjectAsync(HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "first");
+        Assert.Equal(active, await WaitForActiveAsync("second", "db"));
+        await Wait.UntilAsync(async () => (await Client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: "app=db")).Items
+            .All(p => p.Metadata.Annotations?.TryGetValue(Roles.GroupAnnotation, out var g) == true && g == "second"), Wait.Default, "both pods annotated as members of the second group");
+
+        // The second group now fails over on its own.
+        await Kubelet.SetReadyAsync(active, false);
+        await WaitForActiveAsync("second", "db", a => a != active);
+    }
+
+    [Fact]
     public async Task OddGroupsAreReportedAndNeverCrashTheOperator()
     {
         var op = await StartOperatorAsync();

@@ -63,7 +63,15 @@ public sealed class OperatorService(
                     limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
             loggers.CreateLogger("Informer"), "leases");
 
-        groups.Changed += (old, group) => queue.Add(KeyOf(group ?? old!));
+        groups.Changed += (old, group) =>
+        {
+            queue.Add(KeyOf(group ?? old!));
+            // A deleted group frees the pods it claimed: another group of its namespace may select them.
+            if (group is null)
+            {
+                foreach (var other in groups.List(old!.Metadata.NamespaceProperty)) queue.Add(KeyOf(other));
+            }
+        };
         leases.Changed += (old, lease) => queue.Add(KeyOf(lease ?? old!));
         pods.Changed += (old, pod) =>
         {
