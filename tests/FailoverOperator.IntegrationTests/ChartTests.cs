@@ -76,6 +76,7 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             var kubeconfig = await ServiceAccountKubeconfigAsync(Release);
             var identity = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
             using var asOperator = new Kubernetes(identity);
+            await WaitForBindingsAsync(asOperator);
             await CreatePodsAsync("db", 3);
             await CreateGroupAsync("db", "db");
             var op = await OperatorProcess.StartAsync(kubeconfig, ns: null, "chart-identity",
@@ -105,6 +106,37 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             await RunHelmAsync("uninstall", Release, "--namespace", Ns);
         }
         await Assert.ThrowsAsync<HttpOperationException>(() => Client.RbacAuthorizationV1.ReadClusterRoleAsync(Release));
+    }
+
+    /// <summary>
+    /// The API server authorizes from a cache of the RBAC objects: for a moment after `helm install` a
+    /// request may still be denied (a real Deployment retries). Waits until the identity may do what the
+    /// operator does first, so that the 403 check after the failover is about the chart's rules only.
+    /// </summary>
+    private async Task WaitForBindingsAsync(IKubernetes asOperator)
+    {
+        (string Verb, string Group, string Resource, string? Subresource)[] needed =
+        [
+            ("list", "failover.dev", "highavailabilitygroups", null),
+            ("patch", "failover.dev", "highavailabilitygroups", "status"),
+            ("patch", "", "pods", null),
+            ("create", "coordination.k8s.io", "leases", null),
+            ("create", "", "events", null),
+        ];
+        foreach (var (verb, group, resource, subresource) in needed)
+        {
+            await Wait.UntilAsync(async () =>
+            {
+                var review = await asOperator.AuthorizationV1.CreateSelfSubjectAccessReviewAsync(new V1SelfSubjectAccessReview
+                {
+                    Spec = new V1SelfSubjectAccessReviewSpec
+                    {
+                        ResourceAttributes = new V1ResourceAttributes { Verb = verb, Group = group, Resource = resource, Subresource = subresource, NamespaceProperty = Ns },
+                    },
+                });
+                return review.Status.Allowed;
+            }, Wait.Default, $"the chart's ServiceAccount to be allowed to {verb} {resource}{(subresource is null ? "" : "/" + subresource)}");
+        }
     }
 
     private static async Task AssertForbiddenAsync(Func<Task> call, string what)
