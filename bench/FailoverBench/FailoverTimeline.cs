@@ -341,7 +341,7 @@ public sealed class FailoverTimeline : IAsyncDisposable
             {
                 if (deleted) pods.Remove(name);
                 else pods[name] = PodView.Of(pod);
-                var group = pod.Metadata.Labels.ValueOf(GroupLabel);
+                var group = pod.GetLabel(GroupLabel);
                 if (group is not null && pendingByGroup.TryGetValue(group, out var list))
                 {
                     foreach (var f in list.ToList()) f.OnPod(deleted ? null : pods[name], name, arrived);
@@ -502,8 +502,8 @@ public sealed record PodView(string Name, string? Group, string? Role, string? I
 {
     public static PodView Of(V1Pod pod) => new(
         pod.Metadata.Name,
-        pod.Metadata.Labels.ValueOf(FailoverTimeline.GroupLabel),
-        pod.Metadata.Labels.ValueOf(FailoverTimeline.RoleLabel),
+        pod.GetLabel(FailoverTimeline.GroupLabel),
+        pod.GetLabel(FailoverTimeline.RoleLabel),
         pod.Status?.PodIP,
         pod.Metadata.DeletionTimestamp is null && pod.Status?.Phase == "Running"
             && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,

@@ -115,6 +115,42 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
     }
 
     [Fact]
+    public async Task WhenTheOnlyActiveIsGoneTheStatusNamesNoActive()
+    {
+        await Kubelet.CreatePodAsync("db-0", new Dictionary<string, string> { ["app"] = "db" });
+        await Kubelet.CreatePodAsync("db-1", new Dictionary<string, string> { ["app"] = "db" }, ready: false);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        Assert.Equal("db-0", await WaitForActiveAsync("db", "db"));
+
+        await Client.CoreV1.DeleteNamespacedPodAsync("db-0", Ns, gracePeriodSeconds: 0);
+
+        // The status is a merge patch: the field must be removed, not left naming the deleted pod.
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status is { Phase: not GroupPhase.Healthy, ActivePod: null },
+            Wait.Default, "the status to name no active pod", () => DescribeAsync("db", "db"));
+    }
+
+    [Fact]
+    public async Task ALeaseOfTheGroupsNameThatIsNotOursIsReportedAndLeftAlone()
+    {
+        var foreign = await Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
+        {
+            Metadata = new V1ObjectMeta { Name = "db" },
+            Spec = new V1LeaseSpec { HolderIdentity = "someone-else" },
+        }, Ns);
+        await CreatePodsAsync("db", 2);
+        var op = await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.LeaseNameTaken)).Any(e => e.Message.Contains("rename the group")),
+            Wait.Default, "a LeaseNameTaken warning that says what to do");
+        var lease = await Client.CoordinationV1.ReadNamespacedLeaseAsync("db", Ns);
+        Assert.Equal(("someone-else", foreign.Metadata.ResourceVersion), (lease.Spec.HolderIdentity, lease.Metadata.ResourceVersion));
+        Assert.DoesNotContain(Roles.Active, (await RolesAsync("db")).Values);
+        Assert.False(op.HasExited);
+    }
+
+    [Fact]
     public async Task AFailureShorterThanTheDelayChangesNothingAndALongerOneFailsOver()
     {
         await CreatePodsAsync("db", 3);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text.Json;
 using FailoverOperator.Hosting;
 using FailoverOperator.Runtime;
 using k8s;
@@ -42,15 +41,16 @@ public sealed class GroupReconciler(
         var name = group.Metadata.Name;
         var spec = group.Spec ?? new HighAvailabilityGroupSpec();
         var lease = leases.Get(ns, name);
-        var leaseState = lease?.Spec is { } ls
-            ? new LeaseState(ls.HolderIdentity, ls.LeaseTransitions ?? 0, ToOffset(ls.AcquireTime), ToOffset(ls.RenewTime))
+        // A Lease without a spec is still there: replaced, not created again (which would conflict).
+        var leaseState = lease is not null
+            ? new LeaseState(lease.Spec?.HolderIdentity, lease.Spec?.LeaseTransitions ?? 0, ToOffset(lease.Spec?.AcquireTime), ToOffset(lease.Spec?.RenewTime))
             : null;
 
         var members = new List<PodState>();
         var formers = new List<string>();
         foreach (var pod in pods.List(ns))
         {
-            var claimedBy = pod.Metadata.Annotations.ValueOf(Roles.GroupAnnotation);
+            var claimedBy = pod.GetAnnotation(Roles.GroupAnnotation);
             var matches = LabelSelectorMatcher.Matches(spec.Selector, pod.Metadata.Labels);
             if (matches && (claimedBy is null || claimedBy == name || groups.Get(ns, claimedBy) is null))
             {
@@ -95,7 +95,7 @@ public sealed class GroupReconciler(
             events.Record(group, e.Type, e.Reason, e.Message);
             if (e.Pod is not null && pods.Get(ns, e.Pod) is { } pod)
             {
-                events.Record(WithKind(pod), e.Type, e.Reason, e.Message);
+                events.Record(pod, e.Type, e.Reason, e.Message);
             }
             if (e.Reason == EventReasons.Promoted)
             {
@@ -115,7 +115,7 @@ public sealed class GroupReconciler(
         var isReady = ready?.Status == "True";
         return new PodState(
             pod.Metadata.Name,
-            pod.Metadata.Labels.ValueOf(roleKey),
+            pod.GetLabel(roleKey),
             annotated,
             pod.Status?.Phase,
             isReady,
@@ -159,7 +159,19 @@ public sealed class GroupReconciler(
                     LeaseTransitions = 0,
                 },
             };
-            written = await client.CoordinationV1.CreateNamespacedLeaseAsync(lease, lease.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                written = await client.CoordinationV1.CreateNamespacedLeaseAsync(lease, lease.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
+            {
+                // The cache holds only Leases labelled as ours: one of this name without the label is
+                // someone else's (an application's own leader election, say). Not a transient conflict.
+                var message = $"Lease {lease.Metadata.NamespaceProperty}/{lease.Metadata.Name} already exists but is not this group's " +
+                              $"(no label {Roles.LeaseGroupLabel}={group.Metadata.Name}): rename the group, or delete that Lease if nothing uses it";
+                events.Record(group, "Warning", EventReasons.LeaseNameTaken, message);
+                throw new InvalidOperationException(message, e);
+            }
         }
         else
         {
@@ -209,13 +221,10 @@ public sealed class GroupReconciler(
     {
         if (group.Status is not null && KubernetesJson.Serialize(group.Status) == KubernetesJson.Serialize(desired)) return;
         var patch = new V1Patch(new Dictionary<string, object> { ["status"] = desired }, V1Patch.PatchType.MergePatch);
-        var result = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+        var updated = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<HighAvailabilityGroup>(
             patch, HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, group.Metadata.NamespaceProperty,
             HighAvailabilityGroup.Plural, group.Metadata.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (result is JsonElement json && json.Deserialize<HighAvailabilityGroup>() is { } updated)
-        {
-            groups.Remember(updated);
-        }
+        groups.Remember(updated);
     }
 
     // The gauge moves by one per phase change, so a reconcile never walks every group.
@@ -231,13 +240,6 @@ public sealed class GroupReconciler(
     private void ForgetPhase(string key)
     {
         if (phases.TryRemove(key, out var previous)) OperatorMetrics.Groups.WithLabels(previous).Dec();
-    }
-
-    private static V1Pod WithKind(V1Pod pod)
-    {
-        pod.ApiVersion ??= "v1";
-        pod.Kind ??= "Pod";
-        return pod;
     }
 
     private static DateTimeOffset? ToOffset(DateTime? value) =>

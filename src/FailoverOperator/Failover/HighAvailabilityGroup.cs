@@ -41,7 +41,9 @@ public sealed class HighAvailabilityGroupSpec
 
 public sealed class HighAvailabilityGroupStatus
 {
-    [JsonPropertyName("activePod")] public string? ActivePod { get; set; }
+    // Written even when null: the status is sent as a merge patch, where an absent field keeps the old
+    // value and only null removes it (a group that lost its active must not keep naming it).
+    [JsonPropertyName("activePod"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? ActivePod { get; set; }
     [JsonPropertyName("phase")] public string? Phase { get; set; }
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }

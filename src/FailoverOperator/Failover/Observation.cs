@@ -70,6 +70,7 @@ public static class EventReasons
     public const string Promoted = "Promoted";
     public const string FailoverStarted = "FailoverStarted";
     public const string NoStandbyAvailable = "NoStandbyAvailable";
+    public const string LeaseNameTaken = "LeaseNameTaken";
 }
 
 /// <summary>An Event to record; on the group, and also on <see cref="Pod"/> when set.</summary>

@@ -65,14 +65,20 @@ public sealed class OperatorService(
 
         groups.Changed += (old, group) =>
         {
-            queue.Add(KeyOf(group ?? old!));
+            queue.Add(ObjectKey.Of(group ?? old!));
             // A deleted group frees the pods it claimed: another group of its namespace may select them.
             if (group is null)
             {
-                foreach (var other in groups.List(old!.Metadata.NamespaceProperty)) queue.Add(KeyOf(other));
+                foreach (var other in groups.List(old!.Metadata.NamespaceProperty ?? "")) queue.Add(ObjectKey.Of(other));
             }
         };
-        leases.Changed += (old, lease) => queue.Add(KeyOf(lease ?? old!));
+        leases.Changed += (old, lease) =>
+        {
+            // A renewal (ours, every half lease) changes nothing the decision reads: the group already
+            // requeued itself for the next one. A new holder, a new or deleted Lease does.
+            if (old is not null && lease is not null && old.Spec?.HolderIdentity == lease.Spec?.HolderIdentity) return;
+            queue.Add(ObjectKey.Of(lease ?? old!));
+        };
         pods.Changed += (old, pod) =>
         {
             var any = pod ?? old!;
@@ -80,16 +86,16 @@ public sealed class OperatorService(
             // A member whose labels did not change concerns only its own group (status changes,
             // the common case, including every failure); otherwise every group of the namespace
             // that selects it before or after, or that it is annotated as a member of.
-            var claimedBy = any.Metadata.Annotations.ValueOf(Roles.GroupAnnotation);
+            var claimedBy = any.GetAnnotation(Roles.GroupAnnotation);
             if (old is not null && pod is not null && claimedBy is not null
-                && old.Metadata.Annotations.ValueOf(Roles.GroupAnnotation) == claimedBy && SameLabels(old, pod))
+                && old.GetAnnotation(Roles.GroupAnnotation) == claimedBy && SameLabels(old, pod))
             {
-                queue.Add($"{podNs}/{claimedBy}");
+                queue.Add(ObjectKey.Of(podNs, claimedBy));
                 return;
             }
-            foreach (var group in groups.List(podNs))
+            foreach (var group in groups.List(podNs ?? ""))
             {
-                if (Concerns(group, old) || Concerns(group, pod)) queue.Add(KeyOf(group));
+                if (Concerns(group, old) || Concerns(group, pod)) queue.Add(ObjectKey.Of(group));
             }
         };
 
@@ -127,9 +133,14 @@ public sealed class OperatorService(
         }
     }
 
-    /// <summary>The failover decision reads a pod's metadata, phase and conditions only.</summary>
+    /// <summary>
+    /// The failover decision reads a pod's metadata, phase and conditions only. Listed pods come without
+    /// apiVersion and kind, which an Event's involvedObject needs.
+    /// </summary>
     private static V1Pod StripPod(V1Pod pod)
     {
+        pod.ApiVersion ??= V1Pod.KubeApiVersion;
+        pod.Kind ??= V1Pod.KubeKind;
         pod.Spec = null;
         if (pod.Status is { } status)
         {
@@ -137,8 +148,6 @@ public sealed class OperatorService(
         }
         return pod;
     }
-
-    private static string KeyOf(IKubernetesObject<V1ObjectMeta> o) => $"{o.Metadata.NamespaceProperty}/{o.Metadata.Name}";
 
     private static bool SameLabels(V1Pod a, V1Pod b)
     {
@@ -149,7 +158,7 @@ public sealed class OperatorService(
 
     private static bool Concerns(HighAvailabilityGroup group, V1Pod? pod) =>
         pod is not null && (LabelSelectorMatcher.Matches(group.Spec?.Selector, pod.Metadata.Labels)
-            || pod.Metadata.Annotations.ValueOf(Roles.GroupAnnotation) == group.Metadata.Name);
+            || pod.GetAnnotation(Roles.GroupAnnotation) == group.Metadata.Name);
 
     private async Task RunAsLeaderAsync(Controller controller, CancellationToken stoppingToken)
     {

@@ -54,8 +54,7 @@ public sealed class Controller(WorkQueue queue, IReconciler reconciler, int work
             catch (Exception e)
             {
                 result = "error";
-                var detail = e is HttpOperationException h ? $"{(int?)h.Response?.StatusCode} {h.Response?.Content}" : e.Message;
-                logger.LogWarning("reconcile {Key} failed (attempt {Attempt}), retrying with backoff: {Error}", key, queue.Failures(key) + 1, detail);
+                logger.LogWarning("reconcile {Key} failed (attempt {Attempt}), retrying with backoff: {Error}", key, queue.Failures(key) + 1, ApiErrors.Describe(e));
                 queue.AddRateLimited(key);
             }
             finally

@@ -56,7 +56,7 @@ public sealed class EventRecorder(IKubernetes client, string component, string i
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logger.LogWarning("could not record event {Reason} on {Kind} {Name}: {Error}", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, ex.Message);
+                    logger.LogWarning("could not record event {Reason} on {Kind} {Name}: {Error}", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, ApiErrors.Describe(ex));
                 }
             }
         }

@@ -34,11 +34,8 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     public bool HasSynced => synced.Task.IsCompleted;
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
 
-    public static string KeyOf(string? ns, string name) => string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
-    public static string KeyOf(T obj) => KeyOf(obj.Metadata.NamespaceProperty, obj.Metadata.Name);
-
     public T? Get(string key) => cache.TryGetValue(key, out var value) ? value : null;
-    public T? Get(string? ns, string name) => Get(KeyOf(ns, name));
+    public T? Get(string? ns, string name) => Get(ObjectKey.Of(ns, name));
     public IEnumerable<T> List() => cache.Values;
     public IEnumerable<T> List(string ns) => byNamespace.TryGetValue(ns, out var objects) ? objects.Values : [];
 
@@ -129,11 +126,20 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
             catch (Exception e)
             {
                 failures++;
-                logger.LogWarning("{Informer}: {Operation} failed ({Failures} in a row): {Error}", name, needList ? "list" : "watch", failures, e.Message);
+                logger.LogWarning("{Informer}: {Operation} failed ({Failures} in a row): {Error}{Hint}", name, needList ? "list" : "watch", failures,
+                    ApiErrors.Describe(e), Hint(ApiErrors.StatusOf(e)));
                 await BackoffAsync(failures, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    private string Hint(HttpStatusCode? status) => status switch
+    {
+        HttpStatusCode.NotFound => $" (is the {name} API installed? The HighAvailabilityGroup CRD: kubectl apply -f crds/)",
+        HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized =>
+            $" (the operator's identity may not list and watch {name}: see the ClusterRole in charts/failover-operator/templates/clusterrole.yaml)",
+        _ => "",
+    };
 
     private static async Task BackoffAsync(int failures, CancellationToken cancellationToken)
     {
@@ -153,26 +159,27 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     /// <summary>A complete list taken at <paramref name="listVersion"/> (also used by tests).</summary>
     internal void OnList(List<T> items, string listVersion)
     {
+        var listed = ParseRevision(listVersion);
+        // First, so that a write of ours remembered while this runs is judged against the list.
+        lock (writeLock) delivered = listed ?? 0;
         var seen = new HashSet<string>();
         foreach (var item in items)
         {
-            seen.Add(KeyOf(item));
+            seen.Add(ObjectKey.Of(item));
             Apply(item, deleted: false, fromWrite: false);
         }
-        var listed = ParseRevision(listVersion);
         foreach (var key in cache.Keys.Where(k => !seen.Contains(k)).ToList())
         {
             // Absent from the list: gone, unless it is a write of ours newer than the list.
             if (cache.TryGetValue(key, out var old) && !(Revision(old) > listed)) Apply(old, deleted: true, fromWrite: false);
         }
-        lock (writeLock) delivered = listed ?? 0;
     }
 
     private void Apply(T obj, bool deleted, bool fromWrite)
     {
         obj.Metadata.ManagedFields = null;
         if (transform is not null) obj = transform(obj);
-        var key = KeyOf(obj);
+        var key = ObjectKey.Of(obj);
         T? old;
         lock (writeLock)
         {

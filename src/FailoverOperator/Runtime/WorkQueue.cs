@@ -28,8 +28,8 @@ public sealed class WorkQueue : IDisposable
         this.maxDelay = maxDelay ?? TimeSpan.FromSeconds(60);
     }
 
-    /// <summary>Keys waiting to be processed (not counting those being processed or delayed).</summary>
-    public int Depth { get { lock (gate) { return dirty.Count(k => !processing.Contains(k)); } } }
+    /// <summary>Keys waiting to be processed (not counting those being processed or delayed): exactly those in the channel.</summary>
+    public int Depth => ready.Reader.Count;
 
     public void Add(string key)
     {

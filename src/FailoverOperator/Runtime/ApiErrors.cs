@@ -1,0 +1,14 @@
+using System.Net;
+using k8s.Autorest;
+
+namespace FailoverOperator.Runtime;
+
+/// <summary>What an API failure says, for logs: the library's own message omits the server's status and body.</summary>
+public static class ApiErrors
+{
+    public static string Describe(Exception e) => e is HttpOperationException h
+        ? $"{(int?)h.Response?.StatusCode} {h.Response?.StatusCode}: {h.Response?.Content}"
+        : e.Message;
+
+    public static HttpStatusCode? StatusOf(Exception e) => (e as HttpOperationException)?.Response?.StatusCode;
+}
