@@ -12,9 +12,9 @@ namespace FailoverOperator.IntegrationTests;
 [Collection(ControlPlaneCollection.Name)]
 public class ControlPlaneTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
 {
-    private Task<object> CreateRawGroupAsync(object spec) =>
+    private Task<object> CreateRawGroupAsync(object spec, string name = "g") =>
         Client.CustomObjects.CreateNamespacedCustomObjectAsync(
-            new { apiVersion = HighAvailabilityGroup.ApiVersionName, kind = HighAvailabilityGroup.KindName, metadata = new { name = "g" }, spec },
+            new { apiVersion = HighAvailabilityGroup.ApiVersionName, kind = HighAvailabilityGroup.KindName, metadata = new { name }, spec },
             HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural);
 
     [Fact]
@@ -43,11 +43,15 @@ public class ControlPlaneTests(ControlPlane plane, ITestOutputHelper output) : C
         });
         await watching.Task;
 
-        var created = await CreateGroupAsync("web", "web");
-        Assert.Equal(HighAvailabilityGroupSpec.DefaultRoleLabelKey, created.Spec.RoleLabelKey);
-        Assert.Equal(15, created.Spec.LeaseDurationSeconds);
-        Assert.Equal(0, created.Spec.FailoverDelaySeconds);
-        Assert.False(created.Spec.Paused);
+        // Sent as raw JSON with the selector only, and read back raw: the values below can only come from
+        // the CRD's defaults (the C# types carry the same defaults and would hide a missing one).
+        var created = (JsonElement)await CreateRawGroupAsync(new { selector = new { matchLabels = new { app = "web" } } }, "web");
+        var spec = created.GetProperty("spec");
+        Assert.Equal(HighAvailabilityGroupSpec.DefaultRoleLabelKey, spec.GetProperty("roleLabelKey").GetString());
+        Assert.Equal(15, spec.GetProperty("leaseDurationSeconds").GetInt32());
+        Assert.Equal(0, spec.GetProperty("failoverDelaySeconds").GetInt32());
+        Assert.False(spec.GetProperty("paused").GetBoolean());
+        var generation = created.GetProperty("metadata").GetProperty("generation").GetInt64();
 
         // A status write through the main resource is ignored; through /status it lands.
         await Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(new { status = new { phase = "Degraded" } }, V1Patch.PatchType.MergePatch),
@@ -59,7 +63,7 @@ public class ControlPlaneTests(ControlPlane plane, ITestOutputHelper output) : C
         var watched = await statusSeen.Task.WaitAsync(Wait.Default);
         Assert.Equal("web-0", watched.Status!.ActivePod);
         Assert.Equal(WatchEventType.Added, seen[0].Item1);
-        Assert.Equal(created.Metadata.Generation, (await GetGroupAsync("web")).Metadata.Generation); // status does not bump generation
+        Assert.Equal(generation, (await GetGroupAsync("web")).Metadata.Generation); // status does not bump generation
         cts.Cancel();
         await Task.WhenAny(watcher, Task.Delay(5000));
     }

@@ -20,6 +20,6 @@ public class DemoTests(ControlPlane plane, ITestOutputHelper output) : ClusterTe
         Assert.Matches(@"\d+\.\d ms  Endpoints switched", run.Stdout);
         var status = (await GetGroupAsync("demo")).Status!;
         Assert.Equal((GroupPhase.Healthy, 1, FailoverReasons.NotReady), (status.Phase, status.FailoverCount, status.LastFailover!.Reason));
-        Assert.Equal(status.ActivePod, await WaitForActiveAsync("demo", "demo"));
+        Assert.Equal(status.LastFailover.To, await WaitForActiveAsync("demo", "demo"));
     }
 }

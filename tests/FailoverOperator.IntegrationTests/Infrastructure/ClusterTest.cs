@@ -47,8 +47,10 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
 
     protected async Task<OperatorProcess> StartOperatorAsync(string identity = "operator", IEnumerable<string>? args = null, bool waitReady = true)
     {
-        var op = await OperatorProcess.StartAsync(Plane.KubeconfigPath, Ns, identity, args, waitReady);
+        // Registered before the readiness wait, so an operator that never gets ready is still stopped and its log shown.
+        var op = await OperatorProcess.StartAsync(Plane.KubeconfigPath, Ns, identity, args, waitReady: false);
         operators.Add(op);
+        if (waitReady) await op.WaitReadyAsync();
         return op;
     }
 
@@ -120,5 +122,5 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
     }
 
     protected async Task<List<Corev1Event>> EventsAsync(string reason) =>
-        (await Client.CoreV1.ListNamespacedEventAsync(Ns)).Items.Where(e => e.Reason == reason).ToList();
+        (await Client.CoreV1.ListNamespacedEventAsync(Ns, fieldSelector: $"reason={reason}")).Items.ToList();
 }

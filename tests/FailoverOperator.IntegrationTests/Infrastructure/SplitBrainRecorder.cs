@@ -20,6 +20,9 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
     private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // While the list or watch keeps failing the recorder sees nothing, and its assertion must not pass for that.
+    private volatile Exception? lastError;
+    private DateTime? failingSince;
 
     public List<(DateTime At, string Pod, string? Role)> RoleHistory { get; } = [];
 
@@ -35,15 +38,26 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
     public static async Task<SplitBrainRecorder> StartAsync(IKubernetes client, string ns, string groupLabel = "app", string roleLabel = "failover.dev/role")
     {
         var recorder = new SplitBrainRecorder(client, ns, groupLabel, roleLabel);
-        await recorder.started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            await recorder.started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            await recorder.DisposeAsync();
+            throw new TimeoutException($"the split-brain recorder could not list pods in {ns} within 30 s: {recorder.lastError?.Message ?? "no response"}");
+        }
         return recorder;
     }
 
-    public IReadOnlyCollection<string> Violations => violations.ToArray();
-
     /// <summary>Fails the test if two pods of a group were ever active together.</summary>
-    public void AssertNeverTwoActives() =>
+    public void AssertNeverTwoActives()
+    {
         Assert.True(violations.IsEmpty, "split brain observed:\n" + string.Join('\n', violations));
+        var since = failingSince;
+        Assert.False(since is { } s && DateTime.UtcNow - s > TimeSpan.FromSeconds(10),
+            $"the split-brain recorder has not been able to watch pods since {since:HH:mm:ss.fff} (so it saw nothing): {lastError?.Message}");
+    }
 
     private async Task RunAsync()
     {
@@ -52,6 +66,7 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
             try
             {
                 var list = await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: stop.Token);
+                failingSince = null;
                 lock (pods)
                 {
                     pods.Clear();
@@ -71,10 +86,12 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception)
+            catch (Exception e)
             {
                 // The API server may be restarted by a test: list again (a re-list can only miss a
                 // transient state, never invent one).
+                lastError = e;
+                failingSince ??= DateTime.UtcNow;
                 try { await Task.Delay(100, stop.Token); } catch (OperationCanceledException) { return; }
             }
         }

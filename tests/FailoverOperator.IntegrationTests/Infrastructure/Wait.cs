@@ -24,10 +24,18 @@ public static class Wait
             }
             if (watch.Elapsed > timeout)
             {
-                var state = describe is null ? "" : $"\nlast state: {await describe()}";
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}{state}{(last is null ? "" : $"\nlast error: {last.Message}")}");
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}{await DescribeAsync(describe)}" +
+                    (last is null ? "" : $"\nlast error: {last.GetType().Name}: {last.Message}{(last is k8s.Autorest.HttpOperationException h ? $" {h.Response?.Content}" : "")}"));
             }
             await Task.Delay(25);
         }
+    }
+
+    // A description that fails (say, the object it reads is gone) must not hide what timed out.
+    private static async Task<string> DescribeAsync(Func<Task<string>>? describe)
+    {
+        if (describe is null) return "";
+        try { return $"\nlast state: {await describe()}"; }
+        catch (Exception e) { return $"\n(describing the state failed: {e.Message})"; }
     }
 }
