@@ -25,6 +25,8 @@ PID_FILE=$BENCH_DIR/operator.pid
 BENCH_DLL=$REPO_ROOT/bench/FailoverBench/bin/Release/net10.0/FailoverBench.dll
 BUDGET=${BENCH_BUDGET_SECONDS:-600}
 
+# shellcheck source=hack/lib.sh
+. "$REPO_ROOT/hack/lib.sh"
 say() { echo "bench: $*"; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
@@ -35,9 +37,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
-    kill -TERM "$bench_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$bench_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$bench_pid" 2>/dev/null || true
+    stop_pid "$bench_pid" 5 || true
   fi
   if [ -f "$PID_FILE" ]; then
     local pid; pid=$(cat "$PID_FILE")
@@ -58,12 +58,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-dotnet_quiet() { # dotnet build/publish, its output shown only if it fails
-  local out status=0
-  out=$(dotnet "$@" --nologo -v quiet 2>&1) || status=$?
-  [ $status -eq 0 ] || grep -v 'warning NU1603' <<<"$out" >&2 || true
-  return $status
-}
 
 mkdir -p "$BENCH_DIR"
 if [ "${BENCH_USE_EXISTING_CLUSTER:-}" = true ]; then

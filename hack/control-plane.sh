@@ -157,7 +157,11 @@ cmd_install() {
   mkdir -p "$CACHE_ROOT"
   if [ -n "$(missing_binaries "${1:-}")" ]; then
     exec 9>"$CACHE_ROOT/.build.lock"
-    flock 9   # two concurrent first runs build once
+    # Two concurrent first runs build once: the second waits (BINARIES_TIMEOUT seconds, if set).
+    if ! flock -n 9; then
+      log "a build of the Kubernetes binaries is running elsewhere; waiting for it"
+      flock ${BINARIES_TIMEOUT:+-w "$BINARIES_TIMEOUT"} 9 || die "timed out after ${BINARIES_TIMEOUT}s waiting for the build lock $CACHE_ROOT/.build.lock"
+    fi
     [ -n "$(missing_binaries "${1:-}")" ] && build_kubernetes
     exec 9>&-
   fi
@@ -258,12 +262,7 @@ fail_start() {
 cmd_restart_apiserver() {
   DIR=$(run_dir "${1:-}")
   local pid; pid=$(cat "$DIR/pids/kube-apiserver.pid" 2>/dev/null) || die "no control plane running in $DIR"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 15))
-  while alive "$pid"; do
-    [ $SECONDS -ge $deadline ] && { kill -KILL "$pid" 2>/dev/null || true; break; }
-    sleep 0.05
-  done
+  stop_pid "$pid"
   mv "$DIR/logs/kube-apiserver.log" "$DIR/logs/kube-apiserver.previous.log"
   start_apiserver
   wait_apiserver_ready || fail_start
@@ -334,13 +333,9 @@ stop_recorded() {
     if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); log "stopping $name (pid $pid)"; fi
     rm -f "$f"
   done
+  # All got TERM at once; each gets what is left of one 15 s grace period.
   local deadline=$((SECONDS + 15))
-  for pid in "${pids[@]}"; do
-    while alive "$pid"; do
-      if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; break; fi
-      sleep 0.1
-    done
-  done
+  for pid in "${pids[@]}"; do stop_pid "$pid" $((deadline - SECONDS)) || true; done
 }
 
 cmd_down() {

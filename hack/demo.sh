@@ -20,13 +20,10 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEMO_DIR=$REPO_ROOT/.local/demo
 PLANE_DIR=$DEMO_DIR/control-plane   # simulated mode
 NODE_DIR=$DEMO_DIR/node              # real mode (its own control plane is in NODE_DIR/control-plane)
-MODE_FILE=$DEMO_DIR/mode
 DEMO_MODE=${DEMO_MODE:-auto}
 OPERATOR_DIR=$DEMO_DIR/operator
 PID_FILE=$DEMO_DIR/operator.pid
-PORTS_FILE=$DEMO_DIR/operator.ports
 LOG=$DEMO_DIR/operator.log
-PUBLISH_DIR=$REPO_ROOT/.local/publish
 BENCH_PROJECT=$REPO_ROOT/bench/FailoverBench/FailoverBench.csproj
 BENCH_DLL=$REPO_ROOT/bench/FailoverBench/bin/Release/net10.0/FailoverBench.dll
 
@@ -45,21 +42,9 @@ stop_operator() {
   local pid
   if pid=$(operator_pid); then
     say "stopping the operator (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + 15))
-    while kill -0 "$pid" 2>/dev/null; do
-      if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; break; fi
-      sleep 0.1
-    done
+    stop_pid "$pid" || true
   fi
-  rm -f "$PID_FILE" "$PORTS_FILE"
-}
-
-dotnet_quiet() { # dotnet build/publish, its output shown only if it fails
-  local out status=0
-  out=$(dotnet "$@" --nologo -v quiet 2>&1) || status=$?
-  [ $status -eq 0 ] || grep -v 'warning NU1603' <<<"$out" >&2 || true
-  return $status
+  rm -f "$PID_FILE"
 }
 
 # Why this machine cannot run the real node, or nothing when it can try.
@@ -121,7 +106,6 @@ start_cluster() {
       MODE=simulated; start_simulated
     fi
   fi
-  echo "$MODE" >"$MODE_FILE"
   if [ "$MODE" = real ]; then
     KUBECONFIG_FILE=$NODE_DIR/kubeconfig
     APP_IMAGE=$(sed -n 's/^APP_IMAGE=//p' "$NODE_DIR/node.env" | tr -d "\"'")
@@ -143,20 +127,18 @@ cmd_up() {
   kubectl wait --for condition=established --timeout=60s crd/highavailabilitygroups.failover.dev >/dev/null
 
   say "[3/5] publishing the operator (Release) and building the demo program"
-  dotnet_quiet publish "$REPO_ROOT/src/FailoverOperator" -c Release -o "$PUBLISH_DIR"
-  dotnet_quiet build "$BENCH_PROJECT" -c Release
-
-  stop_operator
+  stop_operator   # it runs from OPERATOR_DIR, which the publish replaces
   rm -rf "$OPERATOR_DIR"
-  cp -r "$PUBLISH_DIR" "$OPERATOR_DIR"
+  dotnet_quiet publish "$REPO_ROOT/src/FailoverOperator" -c Release -o "$OPERATOR_DIR"
+  dotnet_quiet build "$BENCH_PROJECT" -c Release
   local metrics_port health_port
+  : >"$DEMO_DIR/ports-taken"
   metrics_port=$(free_port "$DEMO_DIR/ports-taken"); health_port=$(free_port "$DEMO_DIR/ports-taken")
   echo "---- $(date -u +%FT%TZ) starting the operator ----" >>"$LOG"
   setsid dotnet "$OPERATOR_DIR/FailoverOperator.dll" --kubeconfig="$kubeconfig" \
     --metrics-port="$metrics_port" --health-port="$health_port" --bind-address=127.0.0.1 \
     >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
-  echo "metrics=$metrics_port health=$health_port" >"$PORTS_FILE"
   say "[4/5] operator started (pid $(cat "$PID_FILE"), all namespaces, metrics on 127.0.0.1:$metrics_port/metrics); waiting for /readyz"
   local deadline=$((SECONDS + 60))
   until curl -sf --max-time 1 "http://127.0.0.1:$health_port/readyz" >/dev/null 2>&1; do
@@ -211,7 +193,6 @@ cmd_down() {
   if [ -d "$PLANE_DIR" ]; then
     "$REPO_ROOT/hack/control-plane.sh" down "$PLANE_DIR"
   fi
-  rm -f "$MODE_FILE"
   say "stopped"
 }
 

@@ -1,4 +1,4 @@
-# Shell helpers shared by hack/control-plane.sh and hack/node.sh (sourced; they set DIR and log/die).
+# Shell helpers shared by the hack/ scripts (sourced; the script defines die, and log where used).
 
 # True while the process runs. kill -0 also succeeds for an exited process that is not yet
 # reaped; its /proc status then says Z.
@@ -38,4 +38,28 @@ start_bg() { # name command...
   local name=$1; shift
   setsid "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$DIR/pids/$name.pid"
+}
+
+# Stops a process: TERM, then KILL once $2 seconds (default 15) have passed; returns when it is gone
+# (1 if it survived KILL for 5 s more).
+stop_pid() {
+  local pid=$1 deadline=$((SECONDS + ${2:-15})) killed=
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  while alive "$pid"; do
+    if [ $SECONDS -ge $deadline ]; then
+      [ -n "$killed" ] && return 1
+      kill -KILL "$pid" 2>/dev/null || true
+      killed=1; deadline=$((SECONDS + 5))
+    fi
+    sleep 0.1
+  done
+}
+
+# dotnet build/publish with its output shown only if it fails.
+dotnet_quiet() {
+  local out status=0
+  out=$(dotnet "$@" --nologo -v quiet 2>&1) || status=$?
+  [ $status -eq 0 ] || echo "$out" >&2
+  return $status
 }

@@ -68,7 +68,6 @@ docker_cli() { "$DOCKER" -H "unix://$DOCKER_SOCK" "$@"; }
 # ---------------------------------------------------------------------------------------------
 # installation
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 ensure_apt_packages() {
   local missing=()
@@ -79,35 +78,28 @@ ensure_apt_packages() {
   # system runs; a policy-rc.d that denies service starts prevents that during the install.
   local policy=/usr/sbin/policy-rc.d added_policy=
   if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-    as_root chmod 0755 "$policy"; added_policy=1
+    printf '#!/bin/sh\nexit 101\n' | tee "$policy" >/dev/null
+    chmod 0755 "$policy"; added_policy=1
   fi
   local rc=0
-  { as_root apt-get update -qq >/dev/null \
-      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  { apt-get update -qq >/dev/null \
+      && env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
          "${missing[@]}" >"$DIR/logs/apt.log" 2>&1; } || rc=$?
-  [ -n "$added_policy" ] && as_root rm -f "$policy"
+  [ -n "$added_policy" ] && rm -f "$policy"
   [ $rc -eq 0 ] || { tail -n 20 "$DIR/logs/apt.log" >&2 || true; die "apt-get install failed (see $DIR/logs/apt.log)"; }
 }
 
 # The binaries come from hack/control-plane.sh's build. If another process is building them right
 # now (it holds the build lock), wait for it instead of starting a second build.
 ensure_binaries() {
-  local b need=
-  for b in kubelet kube-scheduler pause.c; do [ -e "$BIN_CACHE/$b" ] || need=1; done
-  [ -z "$need" ] && return
-  local lock=$CACHE_ROOT/.build.lock
-  mkdir -p "$CACHE_ROOT"
-  if [ -e "$lock" ] && ! flock -n "$lock" true; then
-    log "a build of the Kubernetes binaries is running elsewhere; waiting for it (up to ${BINARIES_TIMEOUT:-900}s)"
-    flock -w "${BINARIES_TIMEOUT:-900}" "$lock" true || die "timed out waiting for the build lock $lock"
-  fi
-  need=
-  for b in kubelet kube-scheduler pause.c; do [ -e "$BIN_CACHE/$b" ] || need=1; done
-  if [ -n "$need" ]; then
+  local b
+  for b in kubelet kube-scheduler pause.c; do
+    [ -e "$BIN_CACHE/$b" ] && continue
+    # install takes the build lock: it waits for a build running elsewhere rather than starting a second.
     log "building the Kubernetes $K8S_VERSION binaries (first run only, several minutes)"
-    "$CONTROL_PLANE" install --all
-  fi
+    BINARIES_TIMEOUT=${BINARIES_TIMEOUT:-900} "$CONTROL_PLANE" install --all
+    break
+  done
   for b in kubelet kube-scheduler pause.c; do
     [ -e "$BIN_CACHE/$b" ] || die "$BIN_CACHE/$b missing after hack/control-plane.sh install --all"
   done
@@ -185,7 +177,6 @@ unmount_under() {
 # preflight: refuse instead of changing kernel settings or taking over someone else's state
 
 preflight() {
-  [ "$(id -u)" = 0 ] || die "must run as root (dockerd and the kubelet need it)"
   if [ ${#DOCKER_SOCK} -ge 100 ] || [ ${#DOCKERSHIM_SOCK} -ge 100 ]; then
     die "DIR $DIR is too long for unix socket paths; use a shorter one"
   fi
@@ -232,6 +223,8 @@ cmd_up() {
     ( cmd_down "$DIR" ) >/dev/null 2>&1 || true
   fi
   mkdir -p "$DIR/logs"
+  # Before installing anything: dockerd and the kubelet cannot run without root.
+  [ "$(id -u)" = 0 ] || die "must run as root (dockerd and the kubelet need it)"
   ensure_apt_packages "${APT_PACKAGES[@]}"
   preflight
   ensure_binaries
@@ -277,20 +270,11 @@ cmd_up() {
   # 2. control plane with every controller (node lifecycle, replicaset, endpoints, ...). The
   #    watchdog above covers it too, so it gets no OWNER_PID of its own.
   log "starting the control plane (all controllers) in $CP_DIR"
-  local attempt
-  for attempt in 1 2 3; do
-    env -u OWNER_PID CONTROLLERS='*' READY_TIMEOUT="$READY_TIMEOUT" "$CONTROL_PLANE" up "$CP_DIR" \
-      >"$DIR/logs/control-plane.log" 2>&1 && break
-    # A port it picked as free can be taken by another process before etcd/apiserver bind it.
-    if [ $attempt -lt 3 ] && grep -qs 'address already in use' "$CP_DIR"/logs/*.log; then
-      log "a control-plane port was taken meanwhile; retrying (logs of the attempt: $DIR/logs/control-plane-attempt-$attempt)"
-      rm -rf "$DIR/logs/control-plane-attempt-$attempt"
-      cp -r "$CP_DIR/logs" "$DIR/logs/control-plane-attempt-$attempt"
-      continue
-    fi
+  # (It retries on other ports by itself when one it picked is taken before the bind.)
+  if ! env -u OWNER_PID CONTROLLERS='*' READY_TIMEOUT="$READY_TIMEOUT" "$CONTROL_PLANE" up "$CP_DIR" >"$DIR/logs/control-plane.log" 2>&1; then
     wait "$images_job" || true
     fail "the control plane did not start" "$DIR/logs/control-plane.log" "$CP_DIR/logs/kube-apiserver.log" "$CP_DIR/logs/etcd.log"
-  done
+  fi
   ln -sfn "control-plane/kubeconfig" "$DIR/kubeconfig"
 
   # 3. images (pause for every pod sandbox, busybox for the workloads)
@@ -368,17 +352,10 @@ cmd_down() {
     if [ "$pid" != "$$" ] && [ "$pid" != "${PPID:-}" ]; then kill "$pid" 2>/dev/null || true; fi
   fi
 
-  stop_pid_file() { # file [timeout]
-    local f=$1 t=${2:-15} pid name
-    pid_alive "$f" || return 0
-    pid=$(cat "$f"); name=$(basename "$f" .pid)
-    log "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + t))
-    while alive "$pid"; do
-      if [ $SECONDS -ge $deadline ]; then log "killing $name (pid $pid)"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; break; fi
-      sleep 0.1
-    done
+  stop_pid_file() { # file [seconds before KILL]
+    pid_alive "$1" || return 0
+    log "stopping $(basename "$1" .pid) (pid $(cat "$1"))"
+    stop_pid "$(cat "$1")" "${2:-15}" || log "warning: pid $(cat "$1") survived KILL"
   }
 
   # kubelet and scheduler first, so nothing restarts the containers.
@@ -414,8 +391,7 @@ cmd_down() {
     done
     for pid in "${shims[@]}"; do
       log "stopping leftover containerd-shim $pid"
-      echo "$pid" >"$DIR/pids/shim-$pid.pid"
-      stop_pid_file "$DIR/pids/shim-$pid.pid" 3 >/dev/null 2>&1
+      stop_pid "$pid" 3 || true
     done
   fi
   rm -f "$DIR/pids/"*.pid

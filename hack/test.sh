@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-dotnet test Operator.sln --nologo --logger "console;verbosity=normal" "$@" 2>&1 | grep --line-buffered -v 'warning NU1603' | tee "$log" || status=$?
+dotnet test Operator.sln --nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
 # Each test assembly ends with "Total tests: T", then "Passed: P", "Failed: F", "Skipped: S" lines.
 summary=$(awk '/^[[:space:]]+(Passed|Failed|Skipped): [0-9]+$/ {n[$1] += $2}
   END {printf "%d passed, %d failed, %d skipped", n["Passed:"], n["Failed:"], n["Skipped:"]}' "$log")

@@ -44,6 +44,7 @@ public static class BenchCommand
     private const string SingleService = "single-active";
     private const int Members = 3;
     private const string BenchLabel = "failover.dev/bench";
+    private static readonly Dictionary<string, string> BenchLabels = new() { [BenchLabel] = "true" };
 
     public static async Task<int> RunAsync(Cluster cluster, BenchOptions o)
     {
@@ -72,7 +73,7 @@ public static class BenchCommand
         if (leftovers.Count > 0)
         {
             Console.WriteLine($"removing {leftovers.Count} namespace(s) left by an earlier run: {string.Join(", ", leftovers)}");
-            if (!await cluster.DeleteNamespacesAsync(leftovers, TimeSpan.FromMinutes(3))) throw new TimeoutException("earlier benchmark namespaces are still terminating");
+            if (!await cluster.DeleteNamespacesAsync(leftovers, TimeSpan.FromMinutes(3))) throw new TimeoutException($"namespaces of an earlier run ({string.Join(", ", leftovers)}) were still terminating after 3 min: see kubectl get ns -l {BenchLabel}=true, and whether kube-controller-manager (its namespace controller) runs");
         }
 
         var (floor, single) = await FloorAndSingleGroupAsync(cluster, o);
@@ -142,8 +143,8 @@ public static class BenchCommand
     {
         Console.WriteLine($"\n== 1+2. floor and single-group failover: {o.Failovers} of each, interleaved, after {o.Warmup} warm-up rounds ==");
         var api = cluster.Api;
-        await cluster.EnsureNamespaceAsync(FloorNs);
-        await cluster.EnsureNamespaceAsync(SingleNs);
+        await cluster.EnsureNamespaceAsync(FloorNs, BenchLabels);
+        await cluster.EnsureNamespaceAsync(SingleNs, BenchLabels);
 
         await using var op = StartOperator(cluster, o, "single-group");
         await op.WaitReadyAsync(TimeSpan.FromSeconds(120));
@@ -267,7 +268,7 @@ public static class BenchCommand
         {
             // Objects first, with the operator stopped, so its start is a cold start over N groups.
             var setup = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(namespaces, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (ns, _) => await cluster.EnsureNamespaceAsync(ns));
+            await Parallel.ForEachAsync(namespaces, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (ns, _) => await cluster.EnsureNamespaceAsync(ns, BenchLabels));
             foreach (var ns in namespaces) timelines[ns] = await FailoverTimeline.StartAsync(cluster.Watches, ns, watchEndpoints: false);
             var created = 0;
             await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency }, async (g, _) =>

@@ -55,7 +55,8 @@ public sealed class Cluster : IDisposable
 
     /// <summary>Creates the namespace if needed (waiting out a previous one still terminating) and waits
     /// for its default ServiceAccount, without which the API server refuses pods.</summary>
-    public async Task EnsureNamespaceAsync(string ns, TimeSpan? timeout = null)
+    /// <param name="labels">for a namespace it creates (the benchmark marks its own, to clean them up)</param>
+    public async Task EnsureNamespaceAsync(string ns, IDictionary<string, string>? labels = null, TimeSpan? timeout = null)
     {
         var deadline = Stopwatch.StartNew();
         var limit = timeout ?? TimeSpan.FromMinutes(2);
@@ -66,7 +67,7 @@ public sealed class Cluster : IDisposable
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
             if (existing is null)
             {
-                try { await Api.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns, Labels = new Dictionary<string, string> { ["failover.dev/bench"] = "true" } } }); }
+                try { await Api.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns, Labels = labels } }); }
                 catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict) { continue; }
                 break;
             }
@@ -107,10 +108,10 @@ public sealed class Cluster : IDisposable
         return wait <= TimeSpan.Zero;
     }
 
-    public async Task<bool> NamespaceExistsAsync(string ns)
+    public async Task<V1Namespace?> ReadNamespaceAsync(string ns)
     {
-        try { await Api.CoreV1.ReadNamespaceAsync(ns); return true; }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return false; }
+        try { return await Api.CoreV1.ReadNamespaceAsync(ns); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return null; }
     }
 
     public static string MemberName(string group, int index) => $"{group}-{index}";

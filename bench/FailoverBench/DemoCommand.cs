@@ -33,6 +33,7 @@ public static class DemoCommand
     /// <param name="appImage">real mode: the busybox image present on the node (hack/node.sh's APP_IMAGE)</param>
     public static async Task<int> RunAsync(Cluster cluster, DemoMode mode, string? appImage, string ns = DefaultNamespace)
     {
+        if (mode == DemoMode.Real && appImage is null) throw new ArgumentException("--mode=real needs --app-image=IMAGE (an image present on the node)");
         var api = cluster.Api;
         Console.WriteLine(mode == DemoMode.Real
             ? """
@@ -62,7 +63,7 @@ public static class DemoCommand
         KubeletStandIn? standIn = null;
         if (mode == DemoMode.Real)
         {
-            var image = appImage ?? throw new ArgumentException("--app-image=IMAGE is required with --mode=real");
+            var image = appImage!;
             var created = Stopwatch.StartNew();
             await api.AppsV1.CreateNamespacedDeploymentAsync(ProbedWorkload.Deployment(GroupName, image, "IfNotPresent", Members), ns);
             await timeline.WaitAsync(() => timeline.PodsOf(GroupName) is { Count: Members } p && p.All(x => x.Ready), TimeSpan.FromMinutes(2),
@@ -187,12 +188,12 @@ public static class DemoCommand
     private static async Task<string> ResetAsync(Cluster cluster, string ns)
     {
         var api = cluster.Api;
-        if (!await cluster.NamespaceExistsAsync(ns))
+        var existing = await cluster.ReadNamespaceAsync(ns);
+        if (existing is null)
         {
             await cluster.EnsureNamespaceAsync(ns);
             return "created";
         }
-        var existing = await api.CoreV1.ReadNamespaceAsync(ns);
         if (existing.Status?.Phase == "Terminating")
         {
             await cluster.EnsureNamespaceAsync(ns);
@@ -245,12 +246,8 @@ public static class DemoCommand
         Console.WriteLine($"      $ kubectl {string.Join(' ', args)}");
         try
         {
-            var start = new ProcessStartInfo("kubectl", all) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            foreach (var line in ((await stdout) + (await stderr)).TrimEnd().Split('\n')) Console.WriteLine($"      {line}");
+            var result = await ProbedWorkload.RunKubectlAsync(all, TimeSpan.FromSeconds(30));
+            foreach (var line in result.Output.TrimEnd().Split('\n')) Console.WriteLine($"      {line}");
         }
         catch (Win32Exception)
         {

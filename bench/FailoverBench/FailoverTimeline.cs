@@ -139,12 +139,9 @@ public sealed class FailoverTimeline : IAsyncDisposable
             if (active.Count != 1 || members_.Count(p => p.Role == Roles.Standby) != members - 1) return false;
             if (leaseHolders.GetValueOrDefault(group) != active[0].Name) return false;
             if (groups.GetValueOrDefault(group) is not { Phase: GroupPhase.Healthy } g || g.ActivePod != active[0].Name || g.ReadyStandbys != members - 1) return false;
-            return service is null || EndpointsListOnly(service, active[0].Ip);
+            return service is null || endpoints.GetValueOrDefault(service) is { } e && e.ListsOnly(active[0].Ip);
         }
     }
-
-    private bool EndpointsListOnly(string service, string? ip) =>
-        ip is not null && endpoints.GetValueOrDefault(service) is { } e && e.Ready.Count == 1 && e.Ready.Contains(ip) && e.NotReady.Count == 0;
 
     /// <summary>
     /// Waits until <paramref name="condition"/> holds; it is evaluated at once and after every event.
@@ -428,8 +425,6 @@ public sealed class FailoverTimeline : IAsyncDisposable
         public string? NewActive { get; private set; }
         public long? EndpointsSwitched { get; private set; }
 
-        public Task<FailoverResult> Completion => done.Task;
-
         /// <summary>Waits for completion; on timeout, says which milestone is missing.</summary>
         public async Task<FailoverResult> WaitAsync(TimeSpan timeout)
         {
@@ -483,7 +478,7 @@ public sealed class FailoverTimeline : IAsyncDisposable
                 var ip = timeline.pods.GetValueOrDefault(NewActive!)?.Ip;
                 foreach (var (when, view) in endpointHistory)
                 {
-                    if (ip is not null && view.Ready.Count == 1 && view.Ready.Contains(ip) && view.NotReady.Count == 0)
+                    if (view.ListsOnly(ip))
                     {
                         EndpointsSwitched = when;
                         break;
@@ -519,6 +514,9 @@ public sealed record EndpointsView(IReadOnlySet<string> Ready, IReadOnlySet<stri
     public static EndpointsView Of(V1Endpoints e) => new(
         (e.Subsets ?? []).SelectMany(s => s.Addresses ?? []).Select(a => a.Ip).ToHashSet(),
         (e.Subsets ?? []).SelectMany(s => s.NotReadyAddresses ?? []).Select(a => a.Ip).ToHashSet());
+
+    /// <summary>Exactly <paramref name="ip"/> is ready, and nothing else is listed.</summary>
+    public bool ListsOnly(string? ip) => ip is not null && Ready.Count == 1 && Ready.Contains(ip) && NotReady.Count == 0;
 
     public override string ToString() => Ready.Count == 0 && NotReady.Count == 0 ? "<none>"
         : string.Join(", ", Ready.Order()) + (NotReady.Count > 0 ? $" (not ready: {string.Join(", ", NotReady.Order())})" : "");

@@ -102,8 +102,6 @@ public sealed partial class OperatorHost : IAsyncDisposable
         }
     }
 
-    public bool HasExited => process.HasExited;
-
     public string Tail(int lines)
     {
         try { return string.Join('\n', File.ReadLines(LogPath).TakeLast(lines)); }

@@ -18,7 +18,7 @@ const string Usage = """
           --groups=100,1000         mass-failover scales N (comma-separated)
           --failovers=50            single-group failovers (and floor samples)
           --warmup=3                rounds run first and not counted
-          --workers=N               passed to the operator (default: the operator's own, 8)
+          --workers=N               passed to the operator (default: the operator's own)
           --steady-seconds=60       steady-state window per scale
           --settle-seconds=20       wait after all groups are Healthy before that window (JIT tiering settles)
           --operator-env=K=V,...    environment variables for the operator process (experiments)
@@ -77,7 +77,6 @@ try
             var appImage = Opt("app-image");
             var ns = Opt("namespace") ?? DemoCommand.DefaultNamespace;
             Reject(options);
-            if (mode == DemoMode.Real && appImage is null) throw new ArgumentException("--mode=real needs --app-image=IMAGE");
             using var cluster = Cluster.Connect(kubeconfig);
             exit = await DemoCommand.RunAsync(cluster, mode, appImage, ns);
             break;
@@ -128,7 +127,7 @@ catch (FormatException e)
     Console.Error.WriteLine($"FailoverBench: {e.Message}\n\n{Usage}");
     return 2;
 }
-catch (Exception e) when (e is TimeoutException or InvalidOperationException or k8s.Autorest.HttpOperationException or HttpRequestException or TaskCanceledException)
+catch (Exception e) when (e is TimeoutException or InvalidOperationException or k8s.Autorest.HttpOperationException or HttpRequestException or TaskCanceledException or IOException)
 {
     var detail = e is k8s.Autorest.HttpOperationException h ? $" ({(int)h.Response.StatusCode}: {h.Response.Content})" : "";
     Console.Error.WriteLine($"FailoverBench {command}: error: {e.Message}{detail}");

@@ -75,7 +75,8 @@ public static class ProbedWorkload
         }
     }
 
-    private static async Task<ExecResult> RunKubectlAsync(string[] args, TimeSpan timeout)
+    /// <summary>Runs kubectl; on timeout it is killed and the result says so (exit code -1).</summary>
+    internal static async Task<ExecResult> RunKubectlAsync(string[] args, TimeSpan timeout)
     {
         var start = new ProcessStartInfo("kubectl", args) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
