@@ -18,6 +18,7 @@
 #   READY_TIMEOUT        seconds to wait for each component and for node Ready (default 90)
 #   FAILOVER_CACHE_DIR   binary and image cache (default ~/.cache/failover-operator)
 #   BINARIES_TIMEOUT     seconds to wait for a concurrent first build of the binaries (default 900)
+#   KUBELET_VERBOSITY    the kubelet's --v (default 2; 3 logs why a deleted pod is not yet removed)
 # Needs root (dockerd). One node per machine (it owns the docker0 bridge and the name localhost).
 set -euo pipefail
 
@@ -36,6 +37,7 @@ BRIDGE=docker0
 CGROUP_ROOT=failover-operator-node   # every pod/container cgroup lives below /<this> in each hierarchy
 RUNTIME_NAME=failover-runc
 READY_TIMEOUT=${READY_TIMEOUT:-90}
+KUBELET_VERBOSITY=${KUBELET_VERBOSITY:-2}
 # Debian packages (the first is Debian's dockerd 20.10 + containerd + runc).
 APT_PACKAGES=(docker.io busybox-static gcc libc6-dev iproute2 jq curl util-linux procps)
 # Paths outside DIR that dockerd or the kubelet create whatever their flags say. `up` records which
@@ -187,14 +189,6 @@ preflight() {
     done
     die "a $BRIDGE interface already exists (another dockerd or node is running; $hint); stop it first"
   fi
-  # The kubelet's no-op network plugin writes 1 to these (if present) at start. Only proceed when
-  # that write changes nothing: this project never changes kernel settings.
-  local s v
-  for s in net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables; do
-    [ -e "/proc/sys/$s" ] || continue
-    v=$(cat "/proc/sys/$s")
-    [ "$v" = 1 ] || die "/proc/sys/$s is $v; the v1.20 kubelet would set it to 1 and this project never changes kernel settings"
-  done
   # Leftovers of a run that was not stopped cleanly would be adopted or break the start.
   local p
   for p in /sys/fs/cgroup/*/"$CGROUP_ROOT"; do
@@ -324,7 +318,7 @@ cmd_up() {
     --image-gc-high-threshold=100 --image-gc-low-threshold=99 \
     --eviction-hard='memory.available<1Mi,nodefs.available<1%,nodefs.inodesFree<1%,imagefs.available<1%' \
     --node-status-update-frequency=1s --kube-api-qps=50 --kube-api-burst=100 \
-    --v=2
+    --v="$KUBELET_VERBOSITY"
 
   cat >"$DIR/node.env" <<EOF
 KUBECONFIG=$KUBECONFIG_FILE

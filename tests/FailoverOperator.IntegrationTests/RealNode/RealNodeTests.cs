@@ -123,7 +123,16 @@ public class RealNodeTests(RealNodeCluster node, ITestOutputHelper output) : Clu
         var replacement = (await ReadyPodsAsync()).Select(p => p.Metadata.Name).Single(n => !before.Contains(n));
         await Wait.UntilAsync(async () => (await RolesAsync(App)).GetValueOrDefault(replacement) == Roles.Standby, Wait.Default, $"{replacement} labelled standby");
         Assert.Equal(second, await WaitForActiveAsync(App, App));
-        await Wait.UntilAsync(async () => !(await RolesAsync(App)).ContainsKey(first), Wait.Default, $"{first} to finish terminating");
+        // The kubelet confirms a deletion on its 10 s status sync once the containers are removed,
+        // so this takes up to ~15 s on a busy machine; the deadline only catches a pod that never goes.
+        await Wait.UntilAsync(async () => !(await RolesAsync(App)).ContainsKey(first), TimeSpan.FromSeconds(60), $"{first} to finish terminating",
+            async () =>
+            {
+                var pod = await PodAsync(first);
+                var containers = string.Join(", ", (pod.Status.ContainerStatuses ?? []).Select(c =>
+                    $"{c.Name} {(c.State.Running is not null ? "running" : c.State.Terminated is not null ? $"terminated ({c.State.Terminated.Reason})" : "waiting")}"));
+                return $"{first}: phase {pod.Status.Phase}, deletionTimestamp {pod.Metadata.DeletionTimestamp:O}, containers: {containers}";
+            });
     }
 
     [Fact]
