@@ -28,7 +28,7 @@ public sealed class ControlPlane : ICluster, IAsyncLifetime
         }
         else
         {
-            runDir = Path.Combine(Path.GetTempPath(), $"failover-tests-{Environment.ProcessId}");
+            runDir = RunDirectories.ForThisRun("failover-tests");
             await RunScriptAsync(["up", runDir], TimeSpan.FromMinutes(20), ("OWNER_PID", Environment.ProcessId.ToString()));
             KubeconfigPath = Path.Combine(runDir, "kubeconfig");
         }

@@ -30,7 +30,7 @@ public sealed class RealNodeCluster : ICluster, IAsyncLifetime
         }
         else
         {
-            runDir = Path.Combine(Path.GetTempPath(), $"failover-node-tests-{Environment.ProcessId}");
+            runDir = RunDirectories.ForThisRun("failover-node-tests");
             await Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "node.sh"), "up", runDir], TimeSpan.FromMinutes(20),
                 [("OWNER_PID", Environment.ProcessId.ToString())]);
             KubeconfigPath = Path.Combine(runDir, "kubeconfig");
