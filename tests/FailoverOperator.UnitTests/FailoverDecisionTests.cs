@@ -12,8 +12,8 @@ public class FailoverDecisionTests
     private static PodState NotReady(string name, string? role = Roles.Standby) =>
         new(name, role, Annotated: role is not null, "Running", Ready: false, null, Terminating: false);
 
-    private static LeaseState Lease(string? holder, int transitions = 0, double renewedSecondsAgo = 0) =>
-        new(holder, transitions, T0.AddMinutes(-10), T0.AddSeconds(-renewedSecondsAgo));
+    private static LeaseState Lease(string? holder, double renewedSecondsAgo = 0) =>
+        new(holder, T0.AddSeconds(-renewedSecondsAgo));
 
     private static GroupObservation Observe(
         IEnumerable<PodState> members,
@@ -23,7 +23,7 @@ public class FailoverDecisionTests
         DateTimeOffset? unhealthySince = null,
         DateTimeOffset? now = null,
         IEnumerable<string>? formers = null) =>
-        new("db", 3, spec ?? new HighAvailabilityGroupSpec(), status, members.ToList(), (formers ?? []).ToList(),
+        new(3, spec ?? new HighAvailabilityGroupSpec(), status, members.ToList(), (formers ?? []).ToList(),
             lease, unhealthySince, now ?? T0);
 
     private static string? Condition(FailoverPlan plan, string type) =>
@@ -129,7 +129,7 @@ public class FailoverDecisionTests
     public void ARecoveredExActiveStaysStandby()
     {
         // b took over from a earlier; a is Ready again and was Ready longer, but there is no fail-back.
-        var plan = FailoverDecision.Decide(Observe([Ready("a", 0), Ready("b", 5, Roles.Active)], Lease("b", 1)));
+        var plan = FailoverDecision.Decide(Observe([Ready("a", 0), Ready("b", 5, Roles.Active)], Lease("b")));
 
         Assert.Equal(LeaseAction.None, plan.Lease);
         Assert.Empty(plan.RoleChanges);
@@ -155,7 +155,7 @@ public class FailoverDecisionTests
     {
         var active = new PodState("a", Roles.Active, true, phase, ready, ready ? T0 : null, terminating);
         var plan = FailoverDecision.Decide(Observe(
-            [active, Ready("b", 20), Ready("c", 10)], Lease("a", 2), status: new HighAvailabilityGroupStatus { FailoverCount = 2 }));
+            [active, Ready("b", 20), Ready("c", 10)], Lease("a"), status: new HighAvailabilityGroupStatus { FailoverCount = 2 }));
 
         Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "c"), plan.Lease);
         Assert.Equal([new RoleChange("a", Roles.Standby), new RoleChange("c", Roles.Active)], plan.RoleChanges);

@@ -43,7 +43,7 @@ public sealed class GroupReconciler(
         var lease = leases.Get(ns, name);
         // A Lease without a spec is still there: replaced, not created again (which would conflict).
         var leaseState = lease is not null
-            ? new LeaseState(lease.Spec?.HolderIdentity, lease.Spec?.LeaseTransitions ?? 0, ToOffset(lease.Spec?.AcquireTime), ToOffset(lease.Spec?.RenewTime))
+            ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime))
             : null;
 
         var members = new List<PodState>();
@@ -64,7 +64,7 @@ public sealed class GroupReconciler(
 
         var now = time.GetUtcNow();
         var tracked = unhealthySince.TryGetValue(key, out var t) && t.Holder == leaseState?.Holder ? t.Since : (DateTimeOffset?)null;
-        var observation = new GroupObservation(name, group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState, tracked, now);
+        var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState, tracked, now);
         var plan = FailoverDecision.Decide(observation);
 
         if (plan.ActiveUnhealthySince is { } since && leaseState?.Holder is { } h) unhealthySince[key] = (h, since);

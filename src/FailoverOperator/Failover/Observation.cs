@@ -23,11 +23,10 @@ public sealed record PodState(
 }
 
 /// <summary>The per-group Lease as the operator last saw it.</summary>
-public sealed record LeaseState(string? Holder, int Transitions, DateTimeOffset? AcquireTime, DateTimeOffset? RenewTime);
+public sealed record LeaseState(string? Holder, DateTimeOffset? RenewTime);
 
 /// <summary>Everything a decision is a function of: the group, its pods, its Lease and the clock.</summary>
 public sealed record GroupObservation(
-    string Name,
     long Generation,
     HighAvailabilityGroupSpec Spec,
     HighAvailabilityGroupStatus? Status,
