@@ -23,6 +23,7 @@ catch (OptionsException e)
 builder.Logging.ClearProviders();
 if (options.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.TimestampFormat = "O");
 else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.ColorBehavior = LoggerColorBehavior.Disabled; });
+builder.Logging.SetMinimumLevel(options.LogLevel);
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 
 builder.WebHost.ConfigureKestrel(k =>
@@ -50,7 +51,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<OperatorService>()
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
-app.MapGet("/readyz", (OperatorService op) => op.Ready ? Results.Text("ok") : Results.Text("caches not synced", statusCode: 503));
+app.MapGet("/readyz", (OperatorService op) => op.NotReadyReason is { } reason ? Results.Text(reason, statusCode: 503) : Results.Text("ok"));
 app.MapMetrics("/metrics");
 await app.RunAsync();
 return Environment.ExitCode;

@@ -322,6 +322,78 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
     }
 
     [Fact]
+    public async Task AnOperatorThatMayNotWatchLeasesIsNotReadyAndNamesTheCache()
+    {
+        // An identity that may watch pods and groups in this namespace, but not Leases.
+        const string identity = "narrow";
+        await Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = identity } }, Ns);
+        V1PolicyRule Watch(string group, string resource) => new() { ApiGroups = [group], Resources = [resource], Verbs = ["get", "list", "watch"] };
+        var role = new V1Role
+        {
+            Metadata = new V1ObjectMeta { Name = identity },
+            Rules = [Watch("", "pods"), Watch(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural)],
+        };
+        await Client.RbacAuthorizationV1.CreateNamespacedRoleAsync(role, Ns);
+        await Client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = identity },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = identity },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = identity, NamespaceProperty = Ns }],
+        }, Ns);
+
+        var op = await StartOperatorAsync(identity, waitReady: false, kubeconfig: await ServiceAccountKubeconfigAsync(identity));
+        (int Status, string Body) readiness = default;
+        await Wait.UntilAsync(async () => (readiness = await op.ReadinessAsync()) == (503, "caches not synced: leases"), Wait.Default,
+            "/readyz to name the Lease cache as the one not synced", async () => $"{readiness}");
+
+        // Granting the missing permission is enough: the informer keeps retrying and the operator becomes ready.
+        role.Rules = [.. role.Rules, Watch("coordination.k8s.io", "leases")];
+        await Client.RbacAuthorizationV1.ReplaceNamespacedRoleAsync(role, identity, Ns);
+        await Wait.UntilAsync(async () => (readiness = await op.ReadinessAsync()) == (200, "ok"), TimeSpan.FromSeconds(60),
+            "the operator to become ready once it may watch Leases", async () => $"{readiness}");
+        Assert.Contains("leases: list failed", op.Log);
+        Assert.Matches(RbacDenial(Ns, identity, "list resource"), op.Log);
+        Assert.False(op.HasExited);
+    }
+
+    [Fact]
+    public async Task WritesRefusedBecauseTheNamespaceIsBeingDeletedAreNotErrors()
+    {
+        // Finalizers of someone else keep the pods (Terminating) and the group while the namespace is deleted:
+        // the operator sees its active Terminating and no standby left, and records Events the API server refuses.
+        string[] hold = ["failover.dev/test-hold"];
+        var holdFinalizer = new V1Patch(new { metadata = new { finalizers = hold } }, V1Patch.PatchType.MergePatch);
+        var noFinalizers = new V1Patch(new { metadata = new { finalizers = Array.Empty<string>() } }, V1Patch.PatchType.MergePatch);
+        for (var i = 0; i < 3; i++) await Kubelet.CreatePodAsync($"db-{i}", new Dictionary<string, string> { ["app"] = "db" }, finalizers: hold);
+        var op = await StartOperatorAsync(args: ["--log-level=debug"]);
+        try
+        {
+            await CreateGroupAsync("db", "db");
+            await WaitForActiveAsync("db", "db");
+            await Client.CustomObjects.PatchNamespacedCustomObjectAsync(holdFinalizer, HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "db");
+
+            await Client.CoreV1.DeleteNamespaceAsync(Ns);
+            await Wait.UntilAsync(() => Task.FromResult(op.Log.Contains("its namespace is being deleted")), Wait.Default,
+                "an Event refused because the namespace is being deleted, and the operator noting it at debug level",
+                async () => $"phase {(await GetGroupAsync("db")).Status?.Phase}, " +
+                    $"POST 403s: {await op.MetricAsync("failover_operator_api_requests_total{verb=\"POST\",code=\"403\"}")}");
+            Assert.DoesNotContain("could not record event", op.Log);
+            Assert.DoesNotContain("failed (attempt", op.Log);
+            Assert.Null(await op.MetricAsync("failover_operator_reconcile_total{result=\"error\"}"));
+            Assert.False(op.HasExited);
+        }
+        finally
+        {
+            for (var i = 0; i < 3; i++) await Client.CoreV1.PatchNamespacedPodAsync(noFinalizers, $"db-{i}", Ns);
+            try
+            {
+                await Client.CustomObjects.PatchNamespacedCustomObjectAsync(noFinalizers, HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "db");
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound) { }
+        }
+    }
+
+    [Fact]
     public async Task OnlyTheLeaderActsAndAStandbyOperatorTakesOver()
     {
         await CreatePodsAsync("db", 3);

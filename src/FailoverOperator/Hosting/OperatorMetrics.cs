@@ -23,7 +23,7 @@ public static class OperatorMetrics
     }
 
     public static readonly Counter Reconciles = Metrics.CreateCounter(
-        "failover_operator_reconcile_total", "Reconciles by result (success, conflict, error, cancelled).", "result");
+        "failover_operator_reconcile_total", "Reconciles by result (success, conflict, not_found, error, cancelled, namespace_terminating).", "result");
 
     public static readonly Histogram ReconcileDuration = Metrics.CreateHistogram(
         "failover_operator_reconcile_duration_seconds", "Reconcile duration by result.",

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace FailoverOperator.Hosting;
 
@@ -17,6 +18,7 @@ public sealed record OperatorOptions
     public TimeSpan LeaderElectionLeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
     public string Identity { get; init; } = "";
     public string LogFormat { get; init; } = "text";
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
     public int Workers { get; init; } = 32;
 
     public const string Usage = """
@@ -34,6 +36,7 @@ public sealed record OperatorOptions
           --leader-election-lease-seconds=N (default 15)
           --identity=ID                     leader-election identity [POD_NAME] (default: hostname_random)
           --log-format=text|json            (default text)
+          --log-level=LEVEL                 debug, info, warning or error (default info)
           --workers=N                       concurrent reconciles (default 32)
         """;
 
@@ -66,6 +69,14 @@ public sealed record OperatorOptions
         if (!IPAddress.TryParse(bind, out var bindAddress)) throw new OptionsException($"--bind-address={bind}: not an IP address");
         var logFormat = Get("log-format") ?? "text";
         if (logFormat is not ("text" or "json")) throw new OptionsException($"--log-format={logFormat}: expected text or json");
+        var logLevel = (Get("log-level") ?? "info").ToLowerInvariant() switch
+        {
+            "debug" => LogLevel.Debug,
+            "info" => LogLevel.Information,
+            "warning" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            var other => throw new OptionsException($"--log-level={other}: expected debug, info, warning or error"),
+        };
 
         return new OperatorOptions
         {
@@ -80,6 +91,7 @@ public sealed record OperatorOptions
             LeaderElectionLeaseDuration = TimeSpan.FromSeconds(Int("leader-election-lease-seconds", 15, 2, 3600)),
             Identity = Get("identity", "POD_NAME") ?? $"{Environment.MachineName}_{Guid.NewGuid().ToString("N")[..8]}",
             LogFormat = logFormat,
+            LogLevel = logLevel,
             // A reconcile mostly waits on the API server: throughput in a mass failover is
             // workers / write latency, so the default is generous (one key never runs twice at once).
             Workers = Int("workers", 32, 1, 1024),

@@ -24,7 +24,11 @@ public sealed class OperatorService(
     private readonly WorkQueue queue = new();
     private IInformer[] informers = [];
 
-    public bool Ready => informers.Length > 0 && informers.All(i => i.HasSynced);
+    /// <summary>Null when every cache has synced; otherwise what /readyz reports as missing.</summary>
+    public string? NotReadyReason =>
+        informers.Length == 0 ? "informers not started"
+        : informers.Where(i => !i.HasSynced).Select(i => i.Name).ToList() is { Count: > 0 } unsynced ? $"caches not synced: {string.Join(", ", unsynced)}"
+        : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

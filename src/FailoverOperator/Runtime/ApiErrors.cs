@@ -11,4 +11,12 @@ public static class ApiErrors
         : e.Message;
 
     public static HttpStatusCode? StatusOf(Exception e) => (e as HttpOperationException)?.Response?.StatusCode;
+
+    /// <summary>
+    /// A create refused because its namespace is being deleted (403 with the cause NamespaceTerminating).
+    /// Nothing to retry: the namespace's objects, the group included, are about to go.
+    /// </summary>
+    public static bool IsNamespaceTerminating(Exception e) =>
+        StatusOf(e) == HttpStatusCode.Forbidden && (e as HttpOperationException)?.Response?.Content is { } body
+        && body.Contains("\"reason\":\"NamespaceTerminating\"", StringComparison.Ordinal);
 }

@@ -51,6 +51,20 @@ public sealed class Controller(WorkQueue queue, IReconciler reconciler, int work
                 logger.LogDebug("reconcile {Key}: conflict, retrying: {Error}", key, e.Response?.Content);
                 queue.AddRateLimited(key);
             }
+            catch (HttpOperationException e) when ((int?)e.Response?.StatusCode == 404)
+            {
+                // An object went away between the cache read and the write (a pod deleted mid-failover, the
+                // group deleted): the watch brings the deletion; look again with what is left.
+                result = "not_found";
+                logger.LogDebug("reconcile {Key}: an object it wrote is gone, retrying: {Error}", key, e.Response?.Content);
+                queue.AddRateLimited(key);
+            }
+            catch (Exception e) when (ApiErrors.IsNamespaceTerminating(e))
+            {
+                result = "namespace_terminating";
+                logger.LogDebug("reconcile {Key}: its namespace is being deleted; not retrying", key);
+                queue.Forget(key);
+            }
             catch (Exception e)
             {
                 result = "error";

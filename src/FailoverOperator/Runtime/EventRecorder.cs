@@ -54,6 +54,10 @@ public sealed class EventRecorder(IKubernetes client, string component, string i
                 {
                     await WriteAsync(e, cancellationToken).ConfigureAwait(false);
                 }
+                catch (Exception ex) when (ApiErrors.IsNamespaceTerminating(ex))
+                {
+                    logger.LogDebug("not recording event {Reason} on {Kind} {Name}: its namespace is being deleted", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name);
+                }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     logger.LogWarning("could not record event {Reason} on {Kind} {Name}: {Error}", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, ApiErrors.Describe(ex));

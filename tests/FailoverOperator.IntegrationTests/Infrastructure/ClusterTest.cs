@@ -15,6 +15,7 @@ namespace FailoverOperator.IntegrationTests.Infrastructure;
 public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<OperatorProcess> operators = [];
+    private readonly List<string> tempFiles = [];
 
     protected ICluster Plane { get; } = plane;
     protected ITestOutputHelper Output { get; } = output;
@@ -42,16 +43,57 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
         }
         await Recorder.DisposeAsync();
         try { await Client.CoreV1.DeleteNamespaceAsync(Ns); } catch (HttpOperationException) { }
+        foreach (var file in tempFiles) File.Delete(file);
         Recorder.AssertNeverTwoActives();
     }
 
-    protected async Task<OperatorProcess> StartOperatorAsync(string identity = "operator", IEnumerable<string>? args = null, bool waitReady = true)
+    protected async Task<OperatorProcess> StartOperatorAsync(string identity = "operator", IEnumerable<string>? args = null, bool waitReady = true,
+        string? kubeconfig = null)
     {
         // Registered before the readiness wait, so an operator that never gets ready is still stopped and its log shown.
-        var op = await OperatorProcess.StartAsync(Plane.KubeconfigPath, Ns, identity, args, waitReady: false);
+        var op = await OperatorProcess.StartAsync(kubeconfig ?? Plane.KubeconfigPath, Ns, identity, args, waitReady: false);
         operators.Add(op);
         if (waitReady) await op.WaitReadyAsync();
         return op;
+    }
+
+    /// <summary>
+    /// The API server's RBAC denial of a ServiceAccount, as the operator logs it: inside the JSON body,
+    /// so the quotes may be escaped.
+    /// </summary>
+    protected static System.Text.RegularExpressions.Regex RbacDenial(string serviceAccountNamespace, string serviceAccount, string what = "") =>
+        new($@"User \\?""system:serviceaccount:{serviceAccountNamespace}:{serviceAccount}\\?"" cannot {System.Text.RegularExpressions.Regex.Escape(what)}");
+
+    /// <summary>A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API.</summary>
+    protected async Task<string> ServiceAccountKubeconfigAsync(string serviceAccount)
+    {
+        var token = await Client.CoreV1.CreateNamespacedServiceAccountTokenAsync(
+            new Authenticationv1TokenRequest { Spec = new V1TokenRequestSpec { ExpirationSeconds = 3600 } }, serviceAccount, Ns);
+        var admin = await KubernetesClientConfiguration.LoadKubeConfigAsync(new FileInfo(Plane.KubeconfigPath));
+        var cluster = admin.Clusters.Single(c => c.Name == admin.Contexts.Single(x => x.Name == admin.CurrentContext).ContextDetails.Cluster).ClusterEndpoint;
+        var path = Path.Combine(Path.GetTempPath(), $"{Ns}-{serviceAccount}.kubeconfig");
+        tempFiles.Add(path);
+        var ca = cluster.CertificateAuthorityData is { Length: > 0 } data
+            ? $"certificate-authority-data: {data}"
+            : $"certificate-authority: {cluster.CertificateAuthority}";
+        await File.WriteAllTextAsync(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: c
+              cluster:
+                server: {cluster.Server}
+                {ca}
+            users:
+            - name: {serviceAccount}
+              user:
+                token: {token.Status.Token}
+            contexts:
+            - name: c
+              context: {"{"}cluster: c, user: {serviceAccount}{"}"}
+            current-context: c
+            """);
+        return path;
     }
 
     protected async Task CreatePodsAsync(string app, int count, bool ready = true)

@@ -61,6 +61,14 @@ public sealed class OperatorProcess : IAsyncDisposable
         }, TimeSpan.FromSeconds(60), $"operator {Identity} to be ready");
     }
 
+    /// <summary>/readyz as (HTTP status, body).</summary>
+    public async Task<(int Status, string Body)> ReadinessAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var response = await http.GetAsync($"http://127.0.0.1:{HealthPort}/readyz");
+        return ((int)response.StatusCode, (await response.Content.ReadAsStringAsync()).Trim());
+    }
+
     public async Task<string> MetricsAsync()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
