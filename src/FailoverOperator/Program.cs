@@ -24,7 +24,8 @@ builder.Logging.ClearProviders();
 if (options.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.TimestampFormat = "O");
 else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.ColorBehavior = LoggerColorBehavior.Disabled; });
 builder.Logging.SetMinimumLevel(options.LogLevel);
-builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+// The framework's own info logs are noise for an operator; its warnings and errors are not.
+builder.Logging.AddFilter("Microsoft", options.LogLevel > LogLevel.Warning ? options.LogLevel : LogLevel.Warning);
 
 builder.WebHost.ConfigureKestrel(k =>
 {

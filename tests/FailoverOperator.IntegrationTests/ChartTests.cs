@@ -119,21 +119,26 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     }
 
     /// <summary>
-    /// The API server authorizes from a cache of the RBAC objects: for a moment after `helm install` a
-    /// request may still be denied (a real Deployment retries). Waits until the identity may do what the
-    /// operator does first, so that the 403 check after the failover is about the chart's rules only.
+    /// Every request the operator makes must be allowed by the chart's rules, the leader election's
+    /// included (whose failures the election library does not report). The API server authorizes from
+    /// a cache of the RBAC objects, so for a moment after `helm install` a request may still be denied
+    /// (a real Deployment retries): each check waits, and fails naming the verb the chart lacks.
     /// </summary>
     private async Task WaitForBindingsAsync(IKubernetes asOperator)
     {
-        (string Verb, string Group, string Resource, string? Subresource)[] needed =
+        const string groups = "highavailabilitygroups", leases = "leases", coordination = "coordination.k8s.io";
+        var leader = $"{Release}-leader";
+        (string Verb, string Group, string Resource, string? Subresource, string? Name)[] needed =
         [
-            ("list", "failover.dev", "highavailabilitygroups", null),
-            ("patch", "failover.dev", "highavailabilitygroups", "status"),
-            ("patch", "", "pods", null),
-            ("create", "coordination.k8s.io", "leases", null),
-            ("create", "", "events", null),
+            ("list", "failover.dev", groups, null, null), ("watch", "failover.dev", groups, null, null),
+            ("patch", "failover.dev", groups, "status", null),
+            ("list", "", "pods", null, null), ("watch", "", "pods", null, null), ("patch", "", "pods", null, null),
+            ("list", coordination, leases, null, null), ("watch", coordination, leases, null, null),
+            ("create", coordination, leases, null, null), ("update", coordination, leases, null, null),
+            ("get", coordination, leases, null, leader), ("update", coordination, leases, null, leader),
+            ("create", "", "events", null, null), ("patch", "", "events", null, null),
         ];
-        foreach (var (verb, group, resource, subresource) in needed)
+        foreach (var (verb, group, resource, subresource, name) in needed)
         {
             await Wait.UntilAsync(async () =>
             {
@@ -141,11 +146,11 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
                 {
                     Spec = new V1SelfSubjectAccessReviewSpec
                     {
-                        ResourceAttributes = new V1ResourceAttributes { Verb = verb, Group = group, Resource = resource, Subresource = subresource, NamespaceProperty = Ns },
+                        ResourceAttributes = new V1ResourceAttributes { Verb = verb, Group = group, Resource = resource, Subresource = subresource, Name = name, NamespaceProperty = Ns },
                     },
                 });
                 return review.Status.Allowed;
-            }, Wait.Default, $"the chart's ServiceAccount to be allowed to {verb} {resource}{(subresource is null ? "" : "/" + subresource)}");
+            }, Wait.Default, $"the chart's ServiceAccount to be allowed to {verb} {resource}{(subresource is null ? "" : "/" + subresource)}{(name is null ? "" : " " + name)}");
         }
     }
 

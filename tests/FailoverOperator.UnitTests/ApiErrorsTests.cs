@@ -32,6 +32,20 @@ public class ApiErrorsTests
     }
 
     [Fact]
+    public void A404NamingItsObjectIsAnObjectThatWentAway()
+    {
+        const string podGone = """{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"db-1\" not found","reason":"NotFound","details":{"name":"db-1","kind":"pods"},"code":404}""";
+        Assert.True(ApiErrors.IsObjectGone(Failure(HttpStatusCode.NotFound, podGone)));
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}""")]
+    [InlineData("404 page not found")]
+    [InlineData("")]
+    public void A404ForAPathTheServerDoesNotServeIsNot(string body) =>
+        Assert.False(ApiErrors.IsObjectGone(Failure(HttpStatusCode.NotFound, body)));
+
+    [Fact]
     public void TheDescriptionCarriesTheStatusAndTheServersBody() =>
         Assert.Equal($"403 Forbidden: {RbacDenied}", ApiErrors.Describe(Failure(HttpStatusCode.Forbidden, RbacDenied)));
 }

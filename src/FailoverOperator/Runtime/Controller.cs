@@ -14,6 +14,8 @@ public interface IReconciler
 /// <summary>Runs N workers that take keys from the queue and reconcile them, one key per worker at a time.</summary>
 public sealed class Controller(WorkQueue queue, IReconciler reconciler, int workers, ILogger<Controller> logger)
 {
+    private const int ObjectGoneRetriesBeforeWarning = 3;
+
     public Task RunAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)));
 
@@ -51,12 +53,13 @@ public sealed class Controller(WorkQueue queue, IReconciler reconciler, int work
                 logger.LogDebug("reconcile {Key}: conflict, retrying: {Error}", key, e.Response?.Content);
                 queue.AddRateLimited(key);
             }
-            catch (HttpOperationException e) when ((int?)e.Response?.StatusCode == 404)
+            catch (Exception e) when (ApiErrors.IsObjectGone(e) && queue.Failures(key) < ObjectGoneRetriesBeforeWarning)
             {
                 // An object went away between the cache read and the write (a pod deleted mid-failover, the
-                // group deleted): the watch brings the deletion; look again with what is left.
+                // group deleted): the watch brings the deletion; look again with what is left. A 404 that
+                // persists (a missing API or subresource, say) falls through to a warning and result=error.
                 result = "not_found";
-                logger.LogDebug("reconcile {Key}: an object it wrote is gone, retrying: {Error}", key, e.Response?.Content);
+                logger.LogDebug("reconcile {Key}: an object it wrote is gone, retrying: {Error}", key, ApiErrors.Describe(e));
                 queue.AddRateLimited(key);
             }
             catch (Exception e) when (ApiErrors.IsNamespaceTerminating(e))

@@ -43,7 +43,10 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
         }
         await Recorder.DisposeAsync();
         try { await Client.CoreV1.DeleteNamespaceAsync(Ns); } catch (HttpOperationException) { }
-        foreach (var file in tempFiles) File.Delete(file);
+        foreach (var file in tempFiles)
+        {
+            try { File.Delete(file); } catch (IOException) { }
+        }
         Recorder.AssertNeverTwoActives();
     }
 
@@ -61,8 +64,12 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
     /// The API server's RBAC denial of a ServiceAccount, as the operator logs it: inside the JSON body,
     /// so the quotes may be escaped.
     /// </summary>
-    protected static System.Text.RegularExpressions.Regex RbacDenial(string serviceAccountNamespace, string serviceAccount, string what = "") =>
-        new($@"User \\?""system:serviceaccount:{serviceAccountNamespace}:{serviceAccount}\\?"" cannot {System.Text.RegularExpressions.Regex.Escape(what)}");
+    protected static System.Text.RegularExpressions.Regex RbacDenial(string serviceAccountNamespace, string serviceAccount, string what = "")
+    {
+        const string quote = @"(\\*""|\\u0022)";   // " or \" (text log) or \u0022 (JSON log)
+        var user = System.Text.RegularExpressions.Regex.Escape($"system:serviceaccount:{serviceAccountNamespace}:{serviceAccount}");
+        return new($"User {quote}{user}{quote} cannot {System.Text.RegularExpressions.Regex.Escape(what)}");
+    }
 
     /// <summary>A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API.</summary>
     protected async Task<string> ServiceAccountKubeconfigAsync(string serviceAccount)
@@ -76,6 +83,9 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
         var ca = cluster.CertificateAuthorityData is { Length: > 0 } data
             ? $"certificate-authority-data: {data}"
             : $"certificate-authority: {cluster.CertificateAuthority}";
+        // A bearer token: readable by this user only.
+        File.Create(path).Dispose();
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         await File.WriteAllTextAsync(path, $"""
             apiVersion: v1
             kind: Config

@@ -12,19 +12,19 @@ public static class RunDirectories
     public static string ForThisRun(string prefix)
     {
         var mine = Path.Combine(Path.GetTempPath(), $"{prefix}-{Environment.ProcessId}");
-        try
-        {
-            var stopped = Directory.EnumerateDirectories(Path.GetTempPath(), $"{prefix}-*")
-                .Where(d => d != mine && int.TryParse(Path.GetFileName(d)[(prefix.Length + 1)..], out _) && HoldsOnlyLogs(d))
-                .OrderByDescending(Directory.GetLastWriteTimeUtc)
-                .Skip(StoppedRunsKept);
-            foreach (var dir in stopped) Directory.Delete(dir, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Pruning is housekeeping: a folder another run is using or cannot be read stays.
-        }
+        var stopped = Directory.EnumerateDirectories(Path.GetTempPath(), $"{prefix}-*")
+            .Where(d => d != mine && int.TryParse(Path.GetFileName(d)[(prefix.Length + 1)..], out _) && Safely(() => HoldsOnlyLogs(d)))
+            .OrderByDescending(Directory.GetLastWriteTimeUtc)
+            .Skip(StoppedRunsKept);
+        // Pruning is housekeeping: a folder another run is using, or pruning at the same time, stays.
+        foreach (var dir in stopped) Safely(() => { Directory.Delete(dir, recursive: true); return true; });
         return mine;
+    }
+
+    private static bool Safely(Func<bool> action)
+    {
+        try { return action(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     // `down` leaves only logs behind. Anything else (pids, kubeconfig, data) means the run is still
