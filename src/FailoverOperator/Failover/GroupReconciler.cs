@@ -211,7 +211,7 @@ public sealed class GroupReconciler(
             var patched = await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), change.Pod, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
             pods.Remember(patched);
         }
-        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound && change.Role != Roles.Active)
+        catch (Exception e) when (ApiErrors.IsObjectGone(e) && change.Role != Roles.Active)
         {
             // A pod that no longer exists carries no role: the demotion is done.
         }

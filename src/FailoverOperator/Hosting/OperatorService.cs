@@ -45,7 +45,7 @@ public sealed class OperatorService(
                     HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, ns, HighAvailabilityGroup.Plural,
                     allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
                     resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
-            loggers.CreateLogger("Informer"), "groups");
+            loggers.CreateLogger("Informer"), "groups", notFoundHint: "The HighAvailabilityGroup CRD: kubectl apply -f crds/");
 
         var pods = new Informer<V1Pod, V1PodList>(
             new ListWatch<V1Pod, V1PodList>((r, ct) => ns is null

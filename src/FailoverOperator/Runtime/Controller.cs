@@ -46,11 +46,11 @@ public sealed class Controller(WorkQueue queue, IReconciler reconciler, int work
             {
                 result = "cancelled";
             }
-            catch (HttpOperationException e) when ((int?)e.Response?.StatusCode == 409)
+            catch (Exception e) when (ApiErrors.StatusOf(e) == System.Net.HttpStatusCode.Conflict)
             {
                 // Someone else wrote first: the watch brings the newer object; look again shortly.
                 result = "conflict";
-                logger.LogDebug("reconcile {Key}: conflict, retrying: {Error}", key, e.Response?.Content);
+                logger.LogDebug("reconcile {Key}: conflict, retrying: {Error}", key, ApiErrors.Describe(e));
                 queue.AddRateLimited(key);
             }
             catch (Exception e) when (ApiErrors.IsObjectGone(e) && queue.Failures(key) < ObjectGoneRetriesBeforeWarning)

@@ -14,7 +14,8 @@ namespace FailoverOperator.Runtime;
 /// </summary>
 /// <param name="transform">Applied to every object before it is cached: drop what the consumers never
 /// read (managedFields, a pod's spec) so the cache stays small at thousands of objects.</param>
-public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logger, string name, Func<T, T>? transform = null) : IInformer
+public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logger, string name, Func<T, T>? transform = null,
+    string? notFoundHint = null) : IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
     where TList : IItems<T>, IMetadata<V1ListMeta>
 {
@@ -93,7 +94,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
                 var timeout = 300 + Random.Shared.Next(300);
                 await foreach (var (type, obj) in source.WatchAsync(resourceVersion, timeout, e =>
                 {
-                    if (IsGone(e)) gone = true;
+                    if (ApiErrors.IsGone(e)) gone = true;
                     else logger.LogWarning("{Informer}: watch error: {Error}", name, e.Message);
                 }, cancellationToken).ConfigureAwait(false))
                 {
@@ -119,7 +120,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
             {
                 break;
             }
-            catch (Exception e) when (IsGone(e))
+            catch (Exception e) when (ApiErrors.IsGone(e))
             {
                 needList = true;
             }
@@ -135,9 +136,10 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
 
     private string Hint(HttpStatusCode? status) => status switch
     {
-        HttpStatusCode.NotFound => $" (is the {name} API installed? The HighAvailabilityGroup CRD: kubectl apply -f crds/)",
-        HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized =>
+        HttpStatusCode.NotFound => $" (is the {name} API installed?{(notFoundHint is null ? "" : " " + notFoundHint)})",
+        HttpStatusCode.Forbidden =>
             $" (the operator's identity may not list and watch {name}: see the ClusterRole in charts/failover-operator/templates/clusterrole.yaml)",
+        HttpStatusCode.Unauthorized => " (the API server rejected the credentials: check --kubeconfig, or the ServiceAccount token in a cluster)",
         _ => "",
     };
 
@@ -148,13 +150,6 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
         try { await Task.Delay(TimeSpan.FromMilliseconds(jittered), cancellationToken).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
     }
-
-    private static bool IsGone(Exception e) => e switch
-    {
-        KubernetesException k => k.Status?.Code == (int)HttpStatusCode.Gone,
-        HttpOperationException h => h.Response?.StatusCode == HttpStatusCode.Gone,
-        _ => false,
-    };
 
     /// <summary>A complete list taken at <paramref name="listVersion"/> (also used by tests).</summary>
     internal void OnList(List<T> items, string listVersion)
