@@ -55,19 +55,23 @@ public sealed class FailoverTimeline : IAsyncDisposable
         var c = watchClient;
         var established = new List<Task>
         {
-            timeline.Watch<V1Pod, V1PodList>("pods", (rv, watch, ct) => c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns,
-                resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, timeoutSeconds: watch ? 3600 : null, cancellationToken: ct)),
-            timeline.Watch<V1Lease, V1LeaseList>("leases", (rv, watch, ct) => c.CoordinationV1.ListNamespacedLeaseWithHttpMessagesAsync(ns,
-                resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, timeoutSeconds: watch ? 3600 : null, cancellationToken: ct)),
-            timeline.Watch<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>("groups", (rv, watch, ct) =>
+            timeline.Watch<V1Pod, V1PodList>("pods", (r, ct) => c.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns,
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
+            timeline.Watch<V1Lease, V1LeaseList>("leases", (r, ct) => c.CoordinationV1.ListNamespacedLeaseWithHttpMessagesAsync(ns,
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
+            timeline.Watch<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>("groups", (r, ct) =>
                 c.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<CustomResourceList<HighAvailabilityGroup>>(
                     HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, ns, HighAvailabilityGroup.Plural,
-                    resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, timeoutSeconds: watch ? 3600 : null, cancellationToken: ct)),
+                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
         };
         if (watchEndpoints)
         {
-            established.Add(timeline.Watch<V1Endpoints, V1EndpointsList>("endpoints", (rv, watch, ct) => c.CoreV1.ListNamespacedEndpointsWithHttpMessagesAsync(ns,
-                resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, timeoutSeconds: watch ? 3600 : null, cancellationToken: ct)));
+            established.Add(timeline.Watch<V1Endpoints, V1EndpointsList>("endpoints", (r, ct) => c.CoreV1.ListNamespacedEndpointsWithHttpMessagesAsync(ns,
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)));
         }
         try
         {
@@ -238,18 +242,16 @@ public sealed class FailoverTimeline : IAsyncDisposable
 
     // ---- watches ----
 
-    private delegate Task<HttpOperationResponse<TList>> ListCall<TList>(string? resourceVersion, bool watch, CancellationToken cancellationToken);
-
     private Task Watch<T, TList>(string kind, ListCall<TList> call)
         where T : class, IKubernetesObject<V1ObjectMeta>
         where TList : IItems<T>, IMetadata<V1ListMeta>
     {
         var established = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        loops.Add(Task.Run(() => WatchLoopAsync<T, TList>(kind, call, established)));
+        loops.Add(Task.Run(() => WatchLoopAsync(kind, new ListWatch<T, TList>(call), established)));
         return established.Task;
     }
 
-    private async Task WatchLoopAsync<T, TList>(string kind, ListCall<TList> call, TaskCompletionSource established)
+    private async Task WatchLoopAsync<T, TList>(string kind, ListWatch<T, TList> source, TaskCompletionSource established)
         where T : class, IKubernetesObject<V1ObjectMeta>
         where TList : IItems<T>, IMetadata<V1ListMeta>
     {
@@ -262,27 +264,25 @@ public sealed class FailoverTimeline : IAsyncDisposable
             {
                 if (resourceVersion is null)
                 {
-                    using var list = await call(null, false, ct);
+                    var (items, listVersion) = await source.ListAsync(ct);
                     var listed = Stopwatch.GetTimestamp();
                     lock (gate)
                     {
                         Reset(kind);
-                        foreach (var item in list.Body.Items ?? []) Apply(WatchEventType.Added, item, listed);
+                        foreach (var item in items) Apply(WatchEventType.Added, item, listed);
                     }
-                    resourceVersion = list.Body.Metadata?.ResourceVersion ?? "";
+                    resourceVersion = listVersion;
                 }
                 // The API server registers the watch before it sends the response headers, which is when
-                // ResponseClock reports (the call itself returns only with the first event).
-                ResponseClock.Observer.Value = _ => established.TrySetResult();
-                var responseTask = call(resourceVersion, true, ct);
-                ResponseClock.Observer.Value = null;
-                using var response = await responseTask;
-                established.TrySetResult();
+                // ResponseClock reports (the stream itself yields only with the first event). The request
+                // starts when WatchAsync is called, so the observer is set around that call.
                 var gone = false;
-#pragma warning disable CS0618 // the generic watch reader over a list call serves every kind
-                await foreach (var (type, obj) in Task.FromResult(response).WatchAsync<T, TList>(e => gone |= IsGone(e), ct))
-#pragma warning restore CS0618
+                ResponseClock.Observer.Value = _ => established.TrySetResult();
+                var events = source.WatchAsync(resourceVersion, 3600, e => gone |= ApiErrors.IsGone(e), ct);
+                ResponseClock.Observer.Value = null;
+                await foreach (var (type, obj) in events)
                 {
+                    established.TrySetResult();
                     var arrived = Stopwatch.GetTimestamp();
                     failures = 0;
                     if (obj?.Metadata?.ResourceVersion is { Length: > 0 } rv) resourceVersion = rv;
@@ -297,7 +297,7 @@ public sealed class FailoverTimeline : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (IsGone(e))
+            catch (Exception e) when (ApiErrors.IsGone(e))
             {
                 resourceVersion = null;
             }
@@ -308,13 +308,6 @@ public sealed class FailoverTimeline : IAsyncDisposable
             }
         }
     }
-
-    private static bool IsGone(Exception e) => e switch
-    {
-        KubernetesException k => k.Status?.Code == (int)HttpStatusCode.Gone,
-        HttpOperationException h => h.Response?.StatusCode == HttpStatusCode.Gone,
-        _ => false,
-    };
 
     private void Reset(string kind)
     {

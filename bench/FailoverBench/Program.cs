@@ -57,8 +57,13 @@ foreach (var arg in args.Skip(1))
 }
 
 string? Opt(string name) => options.Remove(name, out var v) && v.Length > 0 ? v : null;
-int Int(string name, int fallback) => Opt(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-double Double(string name, double fallback) => Opt(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+int? IntOrNull(string name) => Opt(name) is { } v ? WholeNumber(name, v) : null;
+int Int(string name, int fallback) => IntOrNull(name) ?? fallback;
+double Double(string name, double fallback) => Opt(name) is { } v
+    ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw new ArgumentException($"--{name}={v}: expected a number")
+    : fallback;
+static int WholeNumber(string name, string v) =>
+    int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"--{name}={v}: expected a whole number");
 
 try
 {
@@ -87,14 +92,14 @@ try
             {
                 OperatorDll = Path.GetFullPath(Opt("operator-dll") ?? throw new ArgumentException("--operator-dll=PATH is required")),
                 Groups = (Opt("groups") ?? "100,1000").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(g => int.Parse(g, CultureInfo.InvariantCulture)).ToArray(),
+                    .Select(g => WholeNumber("groups", g)).ToArray(),
                 Failovers = Int("failovers", 50),
                 Warmup = Int("warmup", 3),
-                Workers = Opt("workers") is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : null,
+                Workers = IntOrNull("workers"),
                 OperatorEnv = (Opt("operator-env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),
                 SettleSeconds = Double("settle-seconds", 20),
-                LeaseSeconds = Opt("lease-seconds") is { } ls ? int.Parse(ls, CultureInfo.InvariantCulture) : null,
+                LeaseSeconds = IntOrNull("lease-seconds"),
                 SteadySeconds = Double("steady-seconds", 60),
                 BudgetSeconds = Double("budget-seconds", 600),
                 Concurrency = Int("concurrency", 16),
@@ -122,15 +127,9 @@ catch (ArgumentException e)
     Console.Error.WriteLine($"FailoverBench: {e.Message}\n\n{Usage}");
     return 2;
 }
-catch (FormatException e)
-{
-    Console.Error.WriteLine($"FailoverBench: {e.Message}\n\n{Usage}");
-    return 2;
-}
 catch (Exception e) when (e is TimeoutException or InvalidOperationException or k8s.Autorest.HttpOperationException or HttpRequestException or TaskCanceledException or IOException)
 {
-    var detail = e is k8s.Autorest.HttpOperationException h ? $" ({(int)h.Response.StatusCode}: {h.Response.Content})" : "";
-    Console.Error.WriteLine($"FailoverBench {command}: error: {e.Message}{detail}");
+    Console.Error.WriteLine($"FailoverBench {command}: error: {FailoverOperator.Runtime.ApiErrors.Describe(e)}");
     return 1;
 }
 
