@@ -79,28 +79,23 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             await WaitForBindingsAsync(asOperator);
             await CreatePodsAsync("db", 3);
             await CreateGroupAsync("db", "db");
-            var op = await OperatorProcess.StartAsync(kubeconfig, ns: null, "chart-identity",
-                ["--leader-elect=true", $"--leader-election-namespace={Ns}", $"--leader-election-name={Release}-leader"]);
-            try
+            // Stopped before the checks below, so it does not act with the rules `helm uninstall` removes.
+            var op = await StartOperatorAsync("chart-identity",
+                ["--leader-elect=true", $"--leader-election-namespace={Ns}", $"--leader-election-name={Release}-leader"],
+                kubeconfig: kubeconfig, allNamespaces: true);
+            await using (op)
             {
-                await using (op)
-                {
-                    var first = await WaitForActiveAsync("db", "db");
-                    await Kubelet.SetReadyAsync(first, false);
-                    var second = await WaitForActiveAsync("db", "db", a => a != first);
-                    await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted)).Any(e => e.Message.Contains($"replacing {first}")),
-                        Wait.Default, "the Promoted event written as the chart's ServiceAccount");
-                    Assert.Equal(1, (await GetGroupAsync("db")).Status!.FailoverCount);
-                    // Denied requests are logged with the server's answer (FailoverTests.AnOperatorThatMayNotWatchLeasesIsNotReadyAndNamesTheCache shows it).
-                    // Not the 403 count: the operator watches every namespace, and a create in another test's
-                    // namespace that is being deleted is refused with a 403 too.
-                    Assert.DoesNotMatch(RbacDenial(Ns, Release), op.Log);
-                    Output.WriteLine($"as the chart's ServiceAccount: {first} -> {second}");
-                }
-            }
-            finally
-            {
-                Output.WriteLine($"--- operator chart-identity log ---\n{op.Log}");
+                var first = await WaitForActiveAsync("db", "db");
+                await Kubelet.SetReadyAsync(first, false);
+                var second = await WaitForActiveAsync("db", "db", a => a != first);
+                await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted)).Any(e => e.Message.Contains($"replacing {first}")),
+                    Wait.Default, "the Promoted event written as the chart's ServiceAccount");
+                Assert.Equal(1, (await GetGroupAsync("db")).Status!.FailoverCount);
+                // Denied requests are logged with the server's answer (FailoverTests.AnOperatorThatMayNotWatchLeasesIsNotReadyAndNamesTheCache shows it).
+                // Not the 403 count: the operator watches every namespace, and a create in another test's
+                // namespace that is being deleted is refused with a 403 too.
+                Assert.DoesNotMatch(RbacDenial(Ns, Release), op.Log);
+                Output.WriteLine($"as the chart's ServiceAccount: {first} -> {second}");
             }
 
             // … and is denied what it does not need.
@@ -146,7 +141,9 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
                 {
                     Spec = new V1SelfSubjectAccessReviewSpec
                     {
-                        ResourceAttributes = new V1ResourceAttributes { Verb = verb, Group = group, Resource = resource, Subresource = subresource, Name = name, NamespaceProperty = Ns },
+                        ResourceAttributes = new V1ResourceAttributes { Verb = verb, Group = group, Resource = resource, Subresource = subresource, Name = name,
+                            // The operator lists and watches every namespace; it writes in the group's.
+                            NamespaceProperty = verb is "list" or "watch" ? null : Ns },
                     },
                 });
                 return review.Status.Allowed;

@@ -88,11 +88,8 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         }
         finally
         {
-            // The finalizer holds the namespace in Terminating until removed, pass or fail.
-            if (failure == Failure.Terminating)
-            {
-                await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { finalizers = Array.Empty<string>() } }, V1Patch.PatchType.MergePatch), first, Ns);
-            }
+            // The finalizers hold the namespace in Terminating until removed, pass or fail.
+            if (failure == Failure.Terminating) await ReleaseFinalizersAsync(["db-0", "db-1", "db-2"]);
         }
     }
 
@@ -362,21 +359,14 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         // Finalizers of someone else keep the pods (Terminating) and the group while the namespace is deleted.
         // The API server then refuses the operator's creates: the Lease it re-creates once the namespace
         // controller deleted it, or the Events of the failover it attempts; which comes first is a race.
-        string[] hold = ["failover.dev/test-hold"];
-        var holdFinalizer = new V1Patch(new { metadata = new { finalizers = hold } }, V1Patch.PatchType.MergePatch);
-        var created = new List<string>();
+        string[] hold = ["failover.dev/test-hold"], pods = ["db-0", "db-1", "db-2"];
         try
         {
-            for (var i = 0; i < 3; i++)
-            {
-                await Kubelet.CreatePodAsync($"db-{i}", new Dictionary<string, string> { ["app"] = "db" }, finalizers: hold);
-                created.Add($"db-{i}");
-            }
+            foreach (var pod in pods) await Kubelet.CreatePodAsync(pod, new Dictionary<string, string> { ["app"] = "db" }, finalizers: hold);
             var op = await StartOperatorAsync(args: ["--log-level=debug"]);
             await CreateGroupAsync("db", "db");
-            created.Add("group");
             await WaitForActiveAsync("db", "db");
-            await Client.CustomObjects.PatchNamespacedCustomObjectAsync(holdFinalizer, HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "db");
+            await PatchGroupFinalizersAsync(hold);
 
             await Client.CoreV1.DeleteNamespaceAsync(Ns);
             await Wait.UntilAsync(() => Task.FromResult(op.Log.Contains("its namespace is being deleted")), Wait.Default,
@@ -391,23 +381,15 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         finally
         {
             // The finalizers hold the namespace in Terminating until removed, pass or fail.
-            var noFinalizers = new V1Patch(new { metadata = new { finalizers = Array.Empty<string>() } }, V1Patch.PatchType.MergePatch);
-            foreach (var name in created)
-            {
-                try
-                {
-                    if (name == "group")
-                        await Client.CustomObjects.PatchNamespacedCustomObjectAsync(noFinalizers, HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "db");
-                    else
-                        await Client.CoreV1.PatchNamespacedPodAsync(noFinalizers, name, Ns);
-                }
-                catch (k8s.Autorest.HttpOperationException e)
-                {
-                    Output.WriteLine($"cleanup of {name}: {(int)e.Response.StatusCode} {e.Response.Content}");
-                }
-            }
+            await ReleaseFinalizersAsync(pods);
+            try { await PatchGroupFinalizersAsync([]); }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound) { }
         }
     }
+
+    private Task PatchGroupFinalizersAsync(string[] finalizers) =>
+        Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(new { metadata = new { finalizers } }, V1Patch.PatchType.MergePatch),
+            HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, "db");
 
     [Fact]
     public async Task OnlyTheLeaderActsAndAStandbyOperatorTakesOver()

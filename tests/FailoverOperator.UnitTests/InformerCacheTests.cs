@@ -47,6 +47,7 @@ public class InformerCacheTests
 
         informer.Remember(Lease("g", 130, holder: "pod-b"));
         Assert.Equal("pod-b", informer.Get("ns", "g")!.Spec.HolderIdentity);
+        Assert.Equal(1, changes);
 
         informer.OnEvent(WatchEventType.Modified, Lease("g", 130, holder: "pod-b"));
         Assert.Equal(1, changes);
@@ -95,9 +96,11 @@ public class InformerCacheTests
         var informer = NewInformer();
         informer.OnEvent(WatchEventType.Bookmark, new V1Lease { Metadata = new V1ObjectMeta { ResourceVersion = "200" } });
 
-        informer.Remember(Lease("g", 190));
+        informer.Remember(Lease("at", 200));
+        informer.Remember(Lease("below", 190));
 
-        Assert.Null(informer.Get("ns", "g"));
+        Assert.Null(informer.Get("ns", "at"));
+        Assert.Null(informer.Get("ns", "below"));
     }
 
     [Fact]
@@ -122,10 +125,10 @@ public class InformerCacheTests
     {
         var informer = NewInformer();
         var lease = Lease("g", 1);
-        lease.Metadata.ResourceVersion = "opaque-b";
+        lease.Metadata.ResourceVersion = "opaque-c";
         informer.OnEvent(WatchEventType.Added, lease);
         var written = Lease("g", 1, holder: "pod-z");
-        written.Metadata.ResourceVersion = "opaque-c";
+        written.Metadata.ResourceVersion = "opaque-b";   // sorts before the cached one: no ordering may be assumed
 
         informer.Remember(written);
 

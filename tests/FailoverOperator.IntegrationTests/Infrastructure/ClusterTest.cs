@@ -50,11 +50,12 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
         Recorder.AssertNeverTwoActives();
     }
 
+    /// <summary>An operator watching this test's namespace (or every namespace), stopped and its log shown at the end.</summary>
     protected async Task<OperatorProcess> StartOperatorAsync(string identity = "operator", IEnumerable<string>? args = null, bool waitReady = true,
-        string? kubeconfig = null)
+        string? kubeconfig = null, bool allNamespaces = false)
     {
         // Registered before the readiness wait, so an operator that never gets ready is still stopped and its log shown.
-        var op = await OperatorProcess.StartAsync(kubeconfig ?? Plane.KubeconfigPath, Ns, identity, args, waitReady: false);
+        var op = await OperatorProcess.StartAsync(kubeconfig ?? Plane.KubeconfigPath, allNamespaces ? null : Ns, identity, args, waitReady: false);
         operators.Add(op);
         if (waitReady) await op.WaitReadyAsync();
         return op;
@@ -104,6 +105,34 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
             current-context: c
             """);
         return path;
+    }
+
+    /// <summary>
+    /// Runs `make demo`'s program in this namespace and checks what both modes promise: exit 0, its mode
+    /// in the banner, the timeline up to the Endpoints switch, and a group that failed over once.
+    /// </summary>
+    protected async Task<(Command.Result Run, HighAvailabilityGroupStatus Status)> RunDemoAsync(string modeBanner, params string[] options)
+    {
+        var run = await DemoProgram.RunAsync(Plane.KubeconfigPath, Ns, options);
+        Output.WriteLine(run.Output);
+        Assert.True(run.ExitCode == 0, $"the demo exited with {run.ExitCode}:\n{run.Output}");
+        Assert.Contains($"mode: {modeBanner}", run.Stdout);
+        Assert.Matches(@"\d+\.\d ms  Endpoints switched", run.Stdout);
+        var status = (await GetGroupAsync("demo")).Status;
+        Assert.True(status?.LastFailover is not null, $"the demo's group has no recorded failover; status: {KubernetesJson.Serialize(status)}");
+        Assert.Equal((GroupPhase.Healthy, 1, FailoverReasons.NotReady), (status!.Phase, status.FailoverCount, status.LastFailover!.Reason));
+        return (run, status);
+    }
+
+    /// <summary>Removes the finalizers a test put on its pods (so the namespace can go), pass or fail; a pod already gone is fine.</summary>
+    protected async Task ReleaseFinalizersAsync(IEnumerable<string> pods)
+    {
+        var none = new V1Patch(new { metadata = new { finalizers = Array.Empty<string>() } }, V1Patch.PatchType.MergePatch);
+        foreach (var pod in pods)
+        {
+            try { await Client.CoreV1.PatchNamespacedPodAsync(none, pod, Ns); }
+            catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound) { }
+        }
     }
 
     protected async Task CreatePodsAsync(string app, int count, bool ready = true)

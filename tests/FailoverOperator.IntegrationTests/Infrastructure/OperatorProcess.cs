@@ -11,6 +11,7 @@ public sealed class OperatorProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> log = new();
+    private bool disposed;
 
     public int HealthPort { get; }
     public int MetricsPort { get; }
@@ -52,13 +53,14 @@ public sealed class OperatorProcess : IAsyncDisposable
 
     public async Task WaitReadyAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        (int Status, string Body)? readiness = null;
         await Wait.UntilAsync(async () =>
         {
             if (process.HasExited) throw new Xunit.Sdk.XunitException($"operator exited with {process.ExitCode}:\n{Log}");
-            using var response = await http.GetAsync($"http://127.0.0.1:{HealthPort}/readyz");
-            return response.IsSuccessStatusCode;
-        }, TimeSpan.FromSeconds(60), $"operator {Identity} to be ready");
+            readiness = await ReadinessAsync();
+            return readiness.Value.Status == 200;
+        }, TimeSpan.FromSeconds(60), $"operator {Identity} to be ready",
+            () => Task.FromResult(readiness is { } r ? $"/readyz answered {r.Status}: {r.Body}" : "/readyz never answered"));
     }
 
     /// <summary>/readyz as (HTTP status, body).</summary>
@@ -106,6 +108,8 @@ public sealed class OperatorProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (disposed) return;
+        disposed = true;
         try { await KillAsync(); } catch (InvalidOperationException) { }
         process.Dispose();
     }
