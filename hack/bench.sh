@@ -36,12 +36,10 @@ watchdog_pid=
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
-    stop_pid "$bench_pid" 5 || true
-  fi
+  [ -n "$bench_pid" ] && { stop_pid "$bench_pid" 5 || true; }
   if [ -f "$PID_FILE" ]; then
-    local pid; pid=$(cat "$PID_FILE")
-    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$PUBLISH_DIR/FailoverOperator.dll"; then
+    local pid
+    if pid=$(recorded_pid "$PID_FILE" "$PUBLISH_DIR/FailoverOperator.dll"); then
       say "stopping the operator (pid $pid)"
       kill -KILL "$pid" 2>/dev/null || true
     fi

@@ -14,6 +14,7 @@
 #   OWNER_PID            with `up`: stop the plane by itself when this process exits (test runs)
 #   CONTROLLERS          kube-controller-manager --controllers (default: the ones we need)
 #   READY_TIMEOUT        seconds to wait for /readyz (default 60)
+#   BINARIES_TIMEOUT     with `install`: seconds to wait for another process's first build (default: no limit)
 set -euo pipefail
 
 K8S_VERSION=v1.20.2
@@ -140,7 +141,7 @@ build_kubernetes() {
     || die "kubelet pod-sandbox deletion check not found in $pods; the patch needs updating"
   sed -i 's/^\tif len(runtimeStatus.SandboxStatuses) > 0 {$/\tif false \&\& len(runtimeStatus.SandboxStatuses) > 0 { \/\/ failover-operator: kubernetes#97288/' "$pods"
 
-  log "building ${BUILT_BINARIES[*]} $K8S_VERSION with $(go version | awk '{print $3}') (about 5-7 min on 2 cores)"
+  log "building ${BUILT_BINARIES[*]} $K8S_VERSION with $(go version | awk '{print $3}') (about 9-11 min on 2 cores)"
   local what=""; for b in "${BUILT_BINARIES[@]}"; do what+="cmd/$b "; done
   (cd "$src" && GOFLAGS=-mod=vendor GOPROXY=off CGO_ENABLED=0 \
       make WHAT="${what% }" KUBE_GIT_VERSION=$K8S_VERSION >"$work/build.log" 2>&1) \
@@ -170,7 +171,7 @@ cmd_install() {
     # Two concurrent first runs build once: the second waits (BINARIES_TIMEOUT seconds, if set).
     if ! flock -n 9; then
       log "a build of the Kubernetes binaries is running elsewhere; waiting for it"
-      flock ${BINARIES_TIMEOUT:+-w "$BINARIES_TIMEOUT"} 9 || die "timed out after ${BINARIES_TIMEOUT}s waiting for the build lock $CACHE_ROOT/.build.lock"
+      flock ${BINARIES_TIMEOUT:+-w "$BINARIES_TIMEOUT"} 9 || die "timed out after ${BINARIES_TIMEOUT}s waiting for the build lock $CACHE_ROOT/.build.lock: another hack/control-plane.sh install is building the binaries; wait for it to finish (or stop it) and run again, or raise BINARIES_TIMEOUT"
     fi
     [ -n "$(missing_binaries "${1:-}")" ] && build_kubernetes
     exec 9>&-

@@ -31,12 +31,7 @@ say() { echo "demo: $*"; }
 die() { echo "demo: error: $*" >&2; exit 1; }
 
 # The recorded operator PID, if that process is still our operator.
-operator_pid() {
-  [ -f "$PID_FILE" ] || return 1
-  local pid; pid=$(cat "$PID_FILE")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$OPERATOR_DIR/FailoverOperator.dll" || return 1
-  echo "$pid"
-}
+operator_pid() { recorded_pid "$PID_FILE" "$OPERATOR_DIR/FailoverOperator.dll"; }
 
 stop_operator() {
   local pid
@@ -59,7 +54,7 @@ describe_binaries() { # what starting the cluster costs: cached binaries, or a f
   if bin=$("$REPO_ROOT/hack/control-plane.sh" bin "$1" 2>/dev/null); then
     echo "$("$bin" --version 2>/dev/null | awk '{print $2}'), cached binaries"
   else
-    echo "first run: the binaries are built from Debian's Kubernetes source package, about 11-16 min on 2 cores, then cached in ~/.cache/failover-operator"
+    echo "first run: the binaries are built from Debian's Kubernetes source package, about 11 min on 2 cores, then cached in ~/.cache/failover-operator"
   fi
 }
 
@@ -109,7 +104,7 @@ start_cluster() {
   if [ "$MODE" = real ]; then
     KUBECONFIG_FILE=$NODE_DIR/kubeconfig
     APP_IMAGE=$(sed -n 's/^APP_IMAGE=//p' "$NODE_DIR/node.env" | tr -d "\"'")
-    [ -n "$APP_IMAGE" ] || die "no APP_IMAGE in $NODE_DIR/node.env"
+    [ -n "$APP_IMAGE" ] || die "no APP_IMAGE in $NODE_DIR/node.env (a node from an older checkout?): run make demo-stop, then make demo"
   else
     KUBECONFIG_FILE=$PLANE_DIR/kubeconfig
   fi

@@ -4,6 +4,16 @@
 # reaped; its /proc status then says Z.
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
+# The PID recorded in FILE, if that process is alive and its command line contains TEXT (a PID file
+# outlives its process, and the PID may have been reused by another).
+recorded_pid() {
+  local file=$1 text=$2 pid
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file")
+  alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$text" || return 1
+  echo "$pid"
+}
+
 # True when no socket on this machine uses the port (listening or connected); falls back to a
 # connect test where ss is missing.
 port_free() {

@@ -11,7 +11,7 @@
 #   DIR/control-plane/kubeconfig  admin kubeconfig (also linked as DIR/kubeconfig)
 #   DIR/node.env                  KUBECONFIG, DOCKER_HOST, NODE_NAME, NODE_IP, APP_IMAGE, ... (sourceable)
 #   DIR/logs/*.log                dockerd, kubelet, kube-scheduler (control plane: DIR/control-plane/logs)
-# Images (no registry; pods need imagePullPolicy: Never): failover-demo/busybox:local (app),
+# Images (no registry; pods need imagePullPolicy Never or IfNotPresent): failover-demo/busybox:local (app),
 # failover-demo/pause:local (sandbox). hack/node/sample-workload.yaml is a ready 3-pod workload.
 # Environment:
 #   OWNER_PID            with `up`: run `down` by itself when this process exits (test runs)
@@ -26,7 +26,6 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$REPO_ROOT/hack/node
 CONTROL_PLANE=$REPO_ROOT/hack/control-plane.sh
 K8S_VERSION=v1.20.2
-CACHE_ROOT=${FAILOVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/failover-operator}
 BIN_CACHE=$("$CONTROL_PLANE" bin-dir)   # one cache layout, owned by control-plane.sh
 DOCKER=/usr/bin/docker          # the Debian 20.10 client; a newer one may come first in PATH
 DOCKERD=/usr/sbin/dockerd
@@ -256,7 +255,7 @@ cmd_up() {
       fi
       sleep 0.1
     done
-    PAUSE_IMAGE=$PAUSE_IMAGE APP_IMAGE=$APP_IMAGE FAILOVER_CACHE_DIR=$CACHE_ROOT \
+    PAUSE_IMAGE=$PAUSE_IMAGE APP_IMAGE=$APP_IMAGE \
       "$HERE/images.sh" load "$DOCKER_SOCK" "$BIN_CACHE/pause.c"
   ) >"$DIR/logs/images.log" 2>&1 &
   images_job=$!

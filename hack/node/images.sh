@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Image recipes for the test node (hack/node.sh). There is no image registry: both images are
-# made from local files and loaded with `docker import`; pods use imagePullPolicy: Never.
+# made from local files and loaded with `docker import`; pods use imagePullPolicy Never or IfNotPresent.
 #
 #   hack/node/images.sh load DOCKER_SOCKET PAUSE_C    build (or reuse cached) tarballs and import them
 #
