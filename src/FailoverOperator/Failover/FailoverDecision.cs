@@ -28,6 +28,7 @@ public static class FailoverDecision
         }
 
         var since = o.ActiveUnhealthySince ?? o.Now;
+        var activeFailure = new ActiveFailure { Pod = holderName, Reason = unhealthyReason, Since = since.UtcDateTime };
         var candidate = BestCandidate(o.Members, exclude: holderName);
         var failure = $"active pod {holderName} is unhealthy ({Describe(unhealthyReason)})";
 
@@ -35,7 +36,7 @@ public static class FailoverDecision
         {
             return Plan(o, active: holder?.Name, GroupPhase.Paused, LeaseAction.None,
                 available: (false, "FailoverPaused", $"{failure}; automatic failover is paused (spec.paused)"),
-                since: since);
+                failure: activeFailure);
         }
 
         if (candidate is null)
@@ -47,7 +48,7 @@ public static class FailoverDecision
                 ? []
                 : new[] { new PlannedEvent(EventTypes.Warning, EventReasons.NoStandbyAvailable, message) };
             return Plan(o, active: holder?.Name, GroupPhase.Degraded, LeaseAction.None,
-                available: (false, "NoStandbyAvailable", message), since: since, events: events);
+                available: (false, "NoStandbyAvailable", message), failure: activeFailure, events: events);
         }
 
         var delay = TimeSpan.FromSeconds(o.Spec.FailoverDelaySeconds);
@@ -57,12 +58,12 @@ public static class FailoverDecision
             return Plan(o, active: holder?.Name, GroupPhase.FailingOver, LeaseAction.None,
                 available: (false, "FailoverDelayed",
                     $"{failure}; {candidate.Name} takes over in {remaining.TotalSeconds:0.#}s unless it recovers (spec.failoverDelaySeconds={o.Spec.FailoverDelaySeconds})"),
-                since: since, requeueAfter: remaining);
+                failure: activeFailure, requeueAfter: remaining);
         }
 
         var record = new FailoverRecord { From = holderName, To = candidate.Name, Reason = unhealthyReason, DetectedAt = since.UtcDateTime };
         return Plan(o, active: candidate.Name, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, candidate.Name),
-            available: ActiveReady(candidate.Name), since: null, failover: record,
+            available: ActiveReady(candidate.Name), failure: null, failover: record,
             events:
             [
                 new PlannedEvent(EventTypes.Warning, EventReasons.FailoverStarted,
@@ -85,7 +86,7 @@ public static class FailoverDecision
                 : paused ? ("FailoverPaused", "no pod carries the active role and election is paused (spec.paused)")
                 : ("NoReadyMember", "no member pod is Running and Ready; the first one to become Ready will be made active");
             return Plan(o, active: null, paused ? GroupPhase.Paused : GroupPhase.Pending, LeaseAction.None,
-                available: (false, reason, message), since: null);
+                available: (false, reason, message), failure: null);
         }
 
         var how = adopted is not null
@@ -93,7 +94,7 @@ public static class FailoverDecision
             : "elected: the member Ready the longest";
         return Plan(o, active: chosen.Name, paused ? GroupPhase.Paused : GroupPhase.Healthy,
             new LeaseAction(o.Lease is null ? LeaseActionKind.Create : LeaseActionKind.Transfer, chosen.Name),
-            available: ActiveReady(chosen.Name), since: null,
+            available: ActiveReady(chosen.Name), failure: null,
             events: [new PlannedEvent(EventTypes.Normal, EventReasons.Promoted, $"pod {chosen.Name} is now active ({how})", chosen.Name)]);
     }
 
@@ -105,7 +106,7 @@ public static class FailoverDecision
         var requeue = renewDue ? interval : renewedAt!.Value + interval - o.Now;
         return Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy,
             renewDue ? new LeaseAction(LeaseActionKind.Renew, holder.Name) : LeaseAction.None,
-            available: ActiveReady(holder.Name), since: null, requeueAfter: requeue);
+            available: ActiveReady(holder.Name), failure: null, requeueAfter: requeue);
     }
 
     /// <summary>The Lease is renewed at half its duration (never more often than every duration/3, never under 1 s).</summary>
@@ -127,7 +128,7 @@ public static class FailoverDecision
         string phase,
         LeaseAction lease,
         (bool Status, string Reason, string Message) available,
-        DateTimeOffset? since,
+        ActiveFailure? failure,
         TimeSpan? requeueAfter = null,
         FailoverRecord? failover = null,
         IReadOnlyList<PlannedEvent>? events = null)
@@ -140,6 +141,7 @@ public static class FailoverDecision
             ReadyStandbys = readyStandbys,
             FailoverCount = (o.Status?.FailoverCount ?? 0) + (failover is null ? 0 : 1),
             LastFailover = failover ?? o.Status?.LastFailover,
+            ActiveFailure = failure,
             ObservedGeneration = o.Generation,
         };
         var degraded = !available.Status
@@ -152,7 +154,7 @@ public static class FailoverDecision
             Condition(o, "Available", available.Status, available.Reason, available.Message),
             Condition(o, "Degraded", degraded.Item1, degraded.Item2, degraded.Item3),
         ];
-        return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, since, failover);
+        return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, failover);
     }
 
     /// <summary>Role labels converge on the chosen active; demotions are ordered before the single promotion.</summary>

@@ -23,7 +23,6 @@ public sealed class GroupReconciler(
     TimeProvider time,
     ILogger<GroupReconciler> logger) : IReconciler
 {
-    private readonly ConcurrentDictionary<string, (string Holder, DateTimeOffset Since)> unhealthySince = new();
     private readonly ConcurrentDictionary<string, string> phases = new();
 
     public async Task<TimeSpan?> ReconcileAsync(string key, CancellationToken cancellationToken)
@@ -32,7 +31,6 @@ public sealed class GroupReconciler(
         if (group is null)
         {
             // Deleted: the Lease goes with it (ownerReference); pods keep their labels so traffic is not cut.
-            unhealthySince.TryRemove(key, out _);
             ForgetPhase(key);
             return null;
         }
@@ -62,13 +60,9 @@ public sealed class GroupReconciler(
             }
         }
 
-        var now = time.GetUtcNow();
-        var tracked = unhealthySince.TryGetValue(key, out var t) && t.Holder == leaseState?.Holder ? t.Since : (DateTimeOffset?)null;
-        var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState, tracked, now);
+        var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
+            ActiveUnhealthySince(group.Status, leaseState), time.GetUtcNow());
         var plan = FailoverDecision.Decide(observation);
-
-        if (plan.ActiveUnhealthySince is { } since && leaseState?.Holder is { } h) unhealthySince[key] = (h, since);
-        else unhealthySince.TryRemove(key, out _);
 
         await WriteLeaseAsync(group, lease, plan.Lease, cancellationToken).ConfigureAwait(false);
         foreach (var change in plan.RoleChanges)
@@ -77,13 +71,17 @@ public sealed class GroupReconciler(
         }
 
         var status = plan.Status;
-        if (plan.Failover is { } failover)
+        if (plan.Failover is { } planned)
         {
             var completed = time.GetUtcNow();
-            failover.CompletedAt = completed.UtcDateTime;
-            failover.DurationMilliseconds = (long)Math.Round((completed - failover.DetectedAt!.Value).TotalMilliseconds);
+            var failover = planned with
+            {
+                CompletedAt = completed.UtcDateTime,
+                DurationMilliseconds = (long)Math.Round((completed - planned.DetectedAt!.Value).TotalMilliseconds),
+            };
+            status.LastFailover = failover;
             OperatorMetrics.Failovers.WithLabels(ns, name, failover.Reason ?? "").Inc();
-            OperatorMetrics.FailoverDuration.Observe((completed - failover.DetectedAt.Value).TotalSeconds);
+            OperatorMetrics.FailoverDuration.Observe((completed - failover.DetectedAt!.Value).TotalSeconds);
             logger.LogInformation("group {Namespace}/{Group}: failed over from {From} to {To} ({Reason}) in {Duration} ms after the failure was observed",
                 ns, name, failover.From, failover.To, failover.Reason, failover.DurationMilliseconds);
         }
@@ -108,6 +106,10 @@ public sealed class GroupReconciler(
         }
         return plan.RequeueAfter;
     }
+
+    /// <summary>The recorded failure start counts only while the same pod holds the Lease.</summary>
+    private static DateTimeOffset? ActiveUnhealthySince(HighAvailabilityGroupStatus? status, LeaseState? lease) =>
+        status?.ActiveFailure is { Pod: { } pod, Since: { } since } && pod == lease?.Holder ? ToOffset(since) : null;
 
     private static PodState ToPodState(V1Pod pod, string roleKey, bool annotated)
     {

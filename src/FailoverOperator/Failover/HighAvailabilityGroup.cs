@@ -5,6 +5,7 @@ using k8s.Models;
 namespace FailoverOperator.Failover;
 
 /// <summary>The HighAvailabilityGroup custom resource (failover.dev/v1alpha1).</summary>
+[KubernetesEntity(Group = Group, ApiVersion = Version, Kind = KindName, PluralName = Plural)]
 public sealed class HighAvailabilityGroup : IKubernetesObject<V1ObjectMeta>
 {
     public const string Group = "failover.dev";
@@ -48,18 +49,32 @@ public sealed class HighAvailabilityGroupStatus
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
     [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
+    // Written even when null, like activePod: a recovered active must clear it.
+    [JsonPropertyName("activeFailure"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveFailure? ActiveFailure { get; set; }
     [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
     [JsonPropertyName("conditions")] public IList<V1Condition>? Conditions { get; set; }
 }
 
-public sealed class FailoverRecord
+public sealed record FailoverRecord
 {
-    [JsonPropertyName("from")] public string? From { get; set; }
-    [JsonPropertyName("to")] public string? To { get; set; }
-    [JsonPropertyName("reason")] public string? Reason { get; set; }
-    [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; set; }
-    [JsonPropertyName("completedAt")] public DateTime? CompletedAt { get; set; }
-    [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; set; }
+    [JsonPropertyName("from")] public string? From { get; init; }
+    [JsonPropertyName("to")] public string? To { get; init; }
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; init; }
+    [JsonPropertyName("completedAt")] public DateTime? CompletedAt { get; init; }
+    [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; init; }
+}
+
+/// <summary>
+/// The current active's failure while it lasts: which pod, why, and since when. It is what makes
+/// spec.failoverDelaySeconds survive a leader hand-over: the next leader counts from this, not from
+/// the moment it first looked.
+/// </summary>
+public sealed record ActiveFailure
+{
+    [JsonPropertyName("pod")] public string? Pod { get; init; }
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    [JsonPropertyName("since")] public DateTime? Since { get; init; }
 }
 
 public static class GroupPhase

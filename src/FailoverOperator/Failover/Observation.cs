@@ -85,5 +85,9 @@ public sealed record FailoverPlan(
     HighAvailabilityGroupStatus Status,
     IReadOnlyList<PlannedEvent> Events,
     TimeSpan? RequeueAfter,
-    DateTimeOffset? ActiveUnhealthySince,
-    FailoverRecord? Failover);
+    FailoverRecord? Failover)
+{
+    /// <summary>Since when the current active has been unhealthy, while it is (also in <see cref="Status"/>).</summary>
+    public DateTimeOffset? ActiveUnhealthySince =>
+        Status.ActiveFailure?.Since is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : null;
+}

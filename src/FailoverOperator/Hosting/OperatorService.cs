@@ -35,37 +35,12 @@ public sealed class OperatorService(
         var ns = options.Namespace;
         var api = clients.Watches;
 
+        var log = loggers.CreateLogger("Informer");
         var groups = new Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(
-            new ListWatch<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>((r, ct) => ns is null
-                ? api.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<CustomResourceList<HighAvailabilityGroup>>(
-                    HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, HighAvailabilityGroup.Plural,
-                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
-                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
-                : api.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<CustomResourceList<HighAvailabilityGroup>>(
-                    HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, ns, HighAvailabilityGroup.Plural,
-                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
-                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
-            loggers.CreateLogger("Informer"), "groups", notFoundHint: "The HighAvailabilityGroup CRD: kubectl apply -f crds/");
-
-        var pods = new Informer<V1Pod, V1PodList>(
-            new ListWatch<V1Pod, V1PodList>((r, ct) => ns is null
-                ? api.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
-                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
-                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
-                : api.CoreV1.ListNamespacedPodWithHttpMessagesAsync(ns,
-                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, limit: r.Limit,
-                    resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
-            loggers.CreateLogger("Informer"), "pods", StripPod);
-
-        var leases = new Informer<V1Lease, V1LeaseList>(
-            new ListWatch<V1Lease, V1LeaseList>((r, ct) => ns is null
-                ? api.CoordinationV1.ListLeaseForAllNamespacesWithHttpMessagesAsync(
-                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, labelSelector: Roles.LeaseGroupLabel,
-                    limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
-                : api.CoordinationV1.ListNamespacedLeaseWithHttpMessagesAsync(ns,
-                    allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, labelSelector: Roles.LeaseGroupLabel,
-                    limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)),
-            loggers.CreateLogger("Informer"), "leases");
+            ListWatch.For<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(api, ns), log, "groups",
+            notFoundHint: "The HighAvailabilityGroup CRD: kubectl apply -f crds/");
+        var pods = new Informer<V1Pod, V1PodList>(ListWatch.For<V1Pod, V1PodList>(api, ns), log, "pods", StripPod);
+        var leases = new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(api, ns, Roles.LeaseGroupLabel), log, "leases");
 
         groups.Changed += (old, group) =>
         {

@@ -1,3 +1,4 @@
+using System.Reflection;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -12,7 +13,7 @@ public sealed record ListRequest(string? Continue, string? ResourceVersion, bool
     public bool? AllowWatchBookmarks => Watch ? true : null;
 }
 
-/// <summary>Lists (paged) and watches one kind of object through a generated KubernetesClient list method.</summary>
+/// <summary>Lists (paged) and watches one kind of object.</summary>
 public sealed class ListWatch<T, TList>(ListCall<TList> call) where T : IKubernetesObject<V1ObjectMeta>
     where TList : IItems<T>, IMetadata<V1ListMeta>
 {
@@ -40,6 +41,33 @@ public sealed class ListWatch<T, TList>(ListCall<TList> call) where T : IKuberne
         call(new ListRequest(null, resourceVersion, true, timeoutSeconds, null), cancellationToken)
             .WatchAsync<T, TList>(onError, cancellationToken);
 #pragma warning restore CS0618
+}
+
+/// <summary>
+/// Makes the ListWatch of any kind, core or custom, from its <see cref="KubernetesEntityAttribute"/>:
+/// a null or empty namespace means every namespace (client-go's NewFilteredListWatchFromClient).
+/// KubernetesClient's custom-object calls serve core kinds too: an empty group maps to /api/v1.
+/// </summary>
+public static class ListWatch
+{
+    public static ListWatch<T, TList> For<T, TList>(IKubernetes client, string? ns = null, string? labelSelector = null)
+        where T : IKubernetesObject<V1ObjectMeta>
+        where TList : IItems<T>, IMetadata<V1ListMeta>
+    {
+        var kind = Entity<T>();
+        return new ListWatch<T, TList>((r, ct) => string.IsNullOrEmpty(ns)
+            ? client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<TList>(kind.Group, kind.ApiVersion, kind.PluralName,
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, labelSelector: labelSelector, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct)
+            : client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<TList>(kind.Group, kind.ApiVersion, ns, kind.PluralName,
+                allowWatchBookmarks: r.AllowWatchBookmarks, continueParameter: r.Continue, labelSelector: labelSelector, limit: r.Limit,
+                resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch, cancellationToken: ct));
+    }
+
+    /// <summary>The group, version and plural of a kind, as its type declares them.</summary>
+    public static KubernetesEntityAttribute Entity<T>() =>
+        typeof(T).GetCustomAttribute<KubernetesEntityAttribute>()
+        ?? throw new InvalidOperationException($"{typeof(T).Name} has no [KubernetesEntity] attribute naming its group, version and plural");
 }
 
 /// <summary>A list of custom objects, shaped like the generated list types.</summary>
