@@ -14,6 +14,9 @@ namespace FailoverOperator.Failover;
 /// plan out: Lease (the commit point, optimistic concurrency) → demotions → promotion → status → Events.
 /// Safe to run any number of times and to crash at any line: the next run converges on the Lease.
 /// </summary>
+[RbacRule("coordination.k8s.io", "leases", "create", "update")]
+[RbacRule("", "pods", "patch")]
+[RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural + "/status", "patch")]
 public sealed class GroupReconciler(
     IKubernetes client,
     Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>> groups,

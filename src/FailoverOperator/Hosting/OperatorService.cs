@@ -14,6 +14,10 @@ namespace FailoverOperator.Hosting;
 /// work queue; only the leader (or every instance, without leader election) runs the workers.
 /// Informers run on every instance so a new leader starts with a warm cache.
 /// </summary>
+[RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "list", "watch")]
+[RbacRule("", "pods", "list", "watch")]
+[RbacRule("coordination.k8s.io", "leases", "list", "watch")]
+[RbacRule("coordination.k8s.io", "leases", "get", "create", "update", Scope = RbacScope.LeaderElection)]
 public sealed class OperatorService(
     OperatorOptions options,
     KubernetesClients clients,

@@ -9,6 +9,7 @@ namespace FailoverOperator.Runtime;
 /// Records core/v1 Events off the reconcile path (a failover never waits for its Events). Repeats of
 /// the same event on the same object within ten minutes bump the existing Event's count instead.
 /// </summary>
+[RbacRule("", "events", "create", "patch")]
 public sealed class EventRecorder(IKubernetes client, string component, string instance, ILogger<EventRecorder> logger)
 {
     private static readonly TimeSpan AggregationWindow = TimeSpan.FromMinutes(10);
