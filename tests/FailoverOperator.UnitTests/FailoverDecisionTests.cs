@@ -166,6 +166,7 @@ public class FailoverDecisionTests
         Assert.Equal(T0.UtcDateTime, plan.Failover.DetectedAt);
         Assert.Equal([EventReasons.FailoverStarted, EventReasons.Promoted], plan.Events.Select(e => e.Reason));
         Assert.Null(plan.ActiveUnhealthySince);
+        Assert.Null(plan.Status.ActiveFailure);
     }
 
     [Fact]
@@ -202,6 +203,7 @@ public class FailoverDecisionTests
         Assert.Equal((EventTypes.Warning, EventReasons.NoStandbyAvailable), (warning.Type, warning.Reason));
         Assert.Contains("a keeps the active role", warning.Message);
         Assert.Equal(T0, plan.ActiveUnhealthySince);
+        Assert.Equal(new ActiveFailure { Pod = "a", Reason = FailoverReasons.NotReady, Since = T0.UtcDateTime }, plan.Status.ActiveFailure);
     }
 
     [Fact]

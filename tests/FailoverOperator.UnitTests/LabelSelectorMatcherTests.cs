@@ -1,4 +1,4 @@
-using FailoverOperator.Failover;
+using FailoverOperator.Runtime;
 using k8s.Models;
 
 namespace FailoverOperator.UnitTests;

@@ -1,3 +1,4 @@
+using FailoverOperator.Runtime;
 using k8s.Models;
 
 namespace FailoverOperator.Failover;

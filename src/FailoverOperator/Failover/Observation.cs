@@ -90,4 +90,10 @@ public sealed record FailoverPlan(
     /// <summary>Since when the current active has been unhealthy, while it is (also in <see cref="Status"/>).</summary>
     public DateTimeOffset? ActiveUnhealthySince =>
         Status.ActiveFailure?.Since is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : null;
+
+    /// <summary>Role changes that are not the promotion, to be carried out first.</summary>
+    public IEnumerable<RoleChange> Demotions => RoleChanges.Where(c => c.Role != Roles.Active);
+
+    /// <summary>The single change that makes a pod active, carried out only after every demotion.</summary>
+    public RoleChange? Promotion => RoleChanges.SingleOrDefault(c => c.Role == Roles.Active);
 }

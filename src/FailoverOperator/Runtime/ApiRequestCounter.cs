@@ -1,5 +1,3 @@
-using FailoverOperator.Hosting;
-
 namespace FailoverOperator.Runtime;
 
 /// <summary>Counts every request the operator sends to the API server, so its cost is measurable.</summary>
@@ -12,12 +10,12 @@ public sealed class ApiRequestCounter : DelegatingHandler
         try
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            OperatorMetrics.ApiRequests.WithLabels(verb, ((int)response.StatusCode).ToString()).Inc();
+            RuntimeMetrics.ApiRequests.WithLabels(verb, ((int)response.StatusCode).ToString()).Inc();
             return response;
         }
         catch
         {
-            OperatorMetrics.ApiRequests.WithLabels(verb, "error").Inc();
+            RuntimeMetrics.ApiRequests.WithLabels(verb, "error").Inc();
             throw;
         }
     }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using FailoverOperator.Hosting;
-using k8s.Autorest;
+using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace FailoverOperator.Runtime;
@@ -11,10 +11,37 @@ public interface IReconciler
     Task<TimeSpan?> ReconcileAsync(string key, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs N workers that take keys from the queue and reconcile them, one key per worker at a time.</summary>
-public sealed class Controller(WorkQueue queue, IReconciler reconciler, int workers, ILogger<Controller> logger)
+/// <summary>
+/// Maps a change of a watched object (old is null for an add, current is null for a delete) to the
+/// keys of the objects to reconcile (controller-runtime's EnqueueRequestsFromMapFunc).
+/// </summary>
+public delegate IEnumerable<string> MapFunc<in T>(T? old, T? current) where T : class;
+
+/// <summary>
+/// One controller: watches feed its queue through named map functions; N workers take keys from
+/// the queue and reconcile them, one key per worker at a time. Metrics carry the controller's name.
+/// </summary>
+public sealed class Controller(string name, IReconciler reconciler, int workers, ILogger<Controller> logger)
 {
     private const int ObjectGoneRetriesBeforeWarning = 3;
+    private readonly WorkQueue queue = new();
+
+    public string Name => name;
+
+    /// <summary>Enqueues, for every change the informer sees, the keys <paramref name="map"/> returns.</summary>
+    public Controller Watches<T, TList>(Informer<T, TList> informer, MapFunc<T> map)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+        where TList : IItems<T>, IMetadata<V1ListMeta>
+    {
+        informer.Changed += (old, current) =>
+        {
+            foreach (var key in map(old, current)) queue.Add(key);
+        };
+        return this;
+    }
+
+    /// <summary>Stops handing out keys; workers return once their current reconcile ends.</summary>
+    public void ShutDown() => queue.ShutDown();
 
     public Task RunAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)));
@@ -77,9 +104,9 @@ public sealed class Controller(WorkQueue queue, IReconciler reconciler, int work
             finally
             {
                 queue.Done(key);
-                OperatorMetrics.Reconciles.WithLabels(result).Inc();
-                OperatorMetrics.ReconcileDuration.WithLabels(result).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                OperatorMetrics.WorkQueueDepth.Set(queue.Depth);
+                RuntimeMetrics.Reconciles.WithLabels(name, result).Inc();
+                RuntimeMetrics.ReconcileDuration.WithLabels(name, result).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                RuntimeMetrics.WorkQueueDepth.WithLabels(name).Set(queue.Depth);
             }
         }
     }

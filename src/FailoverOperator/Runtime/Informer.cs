@@ -138,7 +138,7 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
     {
         HttpStatusCode.NotFound => $" (is the {name} API installed?{(notFoundHint is null ? "" : " " + notFoundHint)})",
         HttpStatusCode.Forbidden =>
-            $" (the operator's identity may not list and watch {name}: see the ClusterRole in charts/failover-operator/templates/clusterrole.yaml)",
+            $" (this identity may not list and watch {name}: grant the operator's RBAC rules to it)",
         HttpStatusCode.Unauthorized => " (the API server rejected the credentials: check --kubeconfig, or the ServiceAccount token in a cluster)",
         _ => "",
     };

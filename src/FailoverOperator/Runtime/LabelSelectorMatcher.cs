@@ -1,6 +1,6 @@
 using k8s.Models;
 
-namespace FailoverOperator.Failover;
+namespace FailoverOperator.Runtime;
 
 /// <summary>Evaluates a metav1.LabelSelector the way the API server does.</summary>
 public static class LabelSelectorMatcher

@@ -1,0 +1,58 @@
+using FailoverOperator.Runtime;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>
+/// The failover controller's wiring: what it watches (one ListWatch line per kind), which groups a
+/// change wakes (the named functions of <see cref="GroupMappings"/>), and how a group is reconciled.
+/// </summary>
+[RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "list", "watch")]
+[RbacRule("", "pods", "list", "watch")]
+[RbacRule("coordination.k8s.io", "leases", "list", "watch")]
+public sealed class FailoverController
+{
+    public const string Name = "highavailabilitygroup";
+
+    public FailoverCaches Caches { get; }
+    public Controller Controller { get; }
+
+    /// <param name="watches">A client whose requests may stay open (no timeout), for the watches.</param>
+    /// <param name="requests">A client for the writes.</param>
+    /// <param name="ns">One namespace, or null for all.</param>
+    public FailoverController(IKubernetes watches, IKubernetes requests, string? ns, EventRecorder events, int workers, ILoggerFactory loggers)
+    {
+        var log = loggers.CreateLogger("Informer");
+        var groups = new Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(
+            ListWatch.For<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(watches, ns), log, "groups",
+            notFoundHint: "The HighAvailabilityGroup CRD: kubectl apply -f crds/");
+        var pods = new Informer<V1Pod, V1PodList>(ListWatch.For<V1Pod, V1PodList>(watches, ns), log, "pods", StripPod);
+        var leases = new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(watches, ns, Roles.LeaseGroupLabel), log, "leases");
+        Caches = new FailoverCaches(groups, pods, leases);
+
+        var reconciler = new GroupReconciler(new GroupObserver(Caches), new PlanExecutor(requests, Caches, events, TimeProvider.System),
+            new FailoverMetrics(), TimeProvider.System, loggers.CreateLogger<GroupReconciler>());
+        Controller = new Controller(Name, reconciler, workers, loggers.CreateLogger<Controller>())
+            .Watches(groups, (old, current) => GroupMappings.FromGroup(old, current, groups.List))
+            .Watches(pods, (old, current) => GroupMappings.FromPod(old, current, groups.List))
+            .Watches(leases, GroupMappings.FromLease);
+    }
+
+    /// <summary>
+    /// The decision reads a pod's metadata, phase and conditions only; the rest is dropped so the cache
+    /// stays small. Listed pods come without apiVersion and kind, which an Event's involvedObject needs.
+    /// </summary>
+    private static V1Pod StripPod(V1Pod pod)
+    {
+        pod.ApiVersion ??= V1Pod.KubeApiVersion;
+        pod.Kind ??= V1Pod.KubeKind;
+        pod.Spec = null;
+        if (pod.Status is { } status)
+        {
+            pod.Status = new V1PodStatus { Phase = status.Phase, Conditions = status.Conditions, PodIP = status.PodIP };
+        }
+        return pod;
+    }
+}

@@ -1,0 +1,63 @@
+using k8s.Models;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>
+/// The group's Lease as the operator writes it: the record of the active pod and the commit point of
+/// every decision. Pure, so the Lease contract (README) is tested without an API server.
+/// </summary>
+public static class GroupLease
+{
+    /// <summary>A new Lease, named and labelled like the group and owned by it (garbage-collected with it).</summary>
+    public static V1Lease New(HighAvailabilityGroup group, string? holder, DateTime now) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = group.Metadata.Name,
+            NamespaceProperty = group.Metadata.NamespaceProperty,
+            Labels = new Dictionary<string, string> { [Roles.LeaseGroupLabel] = group.Metadata.Name },
+            OwnerReferences =
+            [
+                new V1OwnerReference
+                {
+                    ApiVersion = HighAvailabilityGroup.ApiVersionName,
+                    Kind = HighAvailabilityGroup.KindName,
+                    Name = group.Metadata.Name,
+                    Uid = group.Metadata.Uid,
+                    Controller = true,
+                },
+            ],
+        },
+        Spec = new V1LeaseSpec
+        {
+            HolderIdentity = holder,
+            LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
+            AcquireTime = now,
+            RenewTime = now,
+            LeaseTransitions = 0,
+        },
+    };
+
+    /// <summary>
+    /// The next version of an existing Lease, carrying its metadata (and so its resourceVersion: the
+    /// write fails with 409 if anyone moved the Lease since). A change of holder from a named pod is a
+    /// transition; taking an empty Lease is not.
+    /// </summary>
+    public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now)
+    {
+        var spec = current.Spec ?? new V1LeaseSpec();
+        var transfer = spec.HolderIdentity != holder;
+        return new V1Lease
+        {
+            Metadata = current.Metadata,
+            Spec = new V1LeaseSpec
+            {
+                HolderIdentity = holder,
+                LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
+                AcquireTime = transfer ? now : spec.AcquireTime,
+                RenewTime = now,
+                LeaseTransitions = (spec.LeaseTransitions ?? 0) + (transfer && !string.IsNullOrEmpty(spec.HolderIdentity) ? 1 : 0),
+            },
+        };
+    }
+}

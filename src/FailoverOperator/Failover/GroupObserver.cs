@@ -1,0 +1,79 @@
+using FailoverOperator.Runtime;
+using k8s;
+using k8s.Models;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>The caches a failover decision is observed from.</summary>
+public sealed record FailoverCaches(
+    Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>> Groups,
+    Informer<V1Pod, V1PodList> Pods,
+    Informer<V1Lease, V1LeaseList> Leases)
+{
+    public IReadOnlyList<IInformer> All => [Groups, Pods, Leases];
+}
+
+/// <summary>One group as observed: the objects the execution writes to, and the decision's input.</summary>
+public sealed record ObservedGroup(HighAvailabilityGroup Group, V1Lease? Lease, GroupObservation Observation)
+{
+    public string Namespace => Group.Metadata.NamespaceProperty;
+    public string Name => Group.Metadata.Name;
+}
+
+/// <summary>The observe step: from the caches to a <see cref="GroupObservation"/>, reading nothing else.</summary>
+public sealed class GroupObserver(FailoverCaches caches)
+{
+    /// <summary>Null when the group no longer exists.</summary>
+    public ObservedGroup? Observe(string key, DateTimeOffset now)
+    {
+        var group = caches.Groups.Get(key);
+        if (group is null) return null;
+
+        var ns = group.Metadata.NamespaceProperty;
+        var spec = group.Spec ?? new HighAvailabilityGroupSpec();
+        var lease = caches.Leases.Get(ns, group.Metadata.Name);
+        // A Lease without a spec is still there: replaced, not created again (which would conflict).
+        var leaseState = lease is not null ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime)) : null;
+
+        var members = new List<PodState>();
+        var formers = new List<string>();
+        foreach (var pod in caches.Pods.List(ns))
+        {
+            switch (GroupMembership.Of(group, pod, other => caches.Groups.Get(ns, other) is not null))
+            {
+                case Membership.Member:
+                    members.Add(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name));
+                    break;
+                case Membership.Former:
+                    formers.Add(pod.Metadata.Name);
+                    break;
+            }
+        }
+
+        var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
+            ActiveUnhealthySince(group.Status, leaseState), now);
+        return new ObservedGroup(group, lease, observation);
+    }
+
+    /// <summary>The recorded failure start counts only while the same pod holds the Lease, so a new leader
+    /// continues the failover delay instead of restarting it.</summary>
+    private static DateTimeOffset? ActiveUnhealthySince(HighAvailabilityGroupStatus? status, LeaseState? lease) =>
+        status?.ActiveFailure is { Pod: { } pod, Since: { } since } && pod == lease?.Holder ? ToOffset(since) : null;
+
+    private static PodState ToPodState(V1Pod pod, string roleKey, bool annotated)
+    {
+        var ready = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
+        var isReady = ready?.Status == "True";
+        return new PodState(
+            pod.Metadata.Name,
+            pod.GetLabel(roleKey),
+            annotated,
+            pod.Status?.Phase,
+            isReady,
+            isReady ? ToOffset(ready!.LastTransitionTime) : null,
+            pod.Metadata.DeletionTimestamp is not null);
+    }
+
+    internal static DateTimeOffset? ToOffset(DateTime? value) =>
+        value is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using FailoverOperator.Runtime;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>
+/// The execute step: carries a plan out in the order that makes it safe, one named step each:
+/// commit the Lease → demote → promote → record the status → publish Events. Each step writes
+/// through the API server and puts what it wrote into the cache. A step that fails stops the ones
+/// after it; the next reconcile converges on the Lease, whatever line a crash hit.
+/// </summary>
+[RbacRule("coordination.k8s.io", "leases", "create", "update")]
+[RbacRule("", "pods", "patch")]
+[RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural + "/status", "patch")]
+public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, EventRecorder events, TimeProvider time)
+{
+    /// <returns>The failover this plan carried out, completed, if it was one.</returns>
+    public async Task<FailoverRecord?> ExecuteAsync(ObservedGroup observed, FailoverPlan plan, CancellationToken cancellationToken)
+    {
+        await CommitLeaseAsync(observed, plan.Lease, cancellationToken).ConfigureAwait(false);
+        foreach (var demotion in plan.Demotions) await SetRoleAsync(observed, demotion, cancellationToken).ConfigureAwait(false);
+        if (plan.Promotion is { } promotion) await SetRoleAsync(observed, promotion, cancellationToken).ConfigureAwait(false);
+        var failover = plan.Failover is { } planned ? Complete(planned) : null;
+        await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithLastFailover(plan.Status, failover), cancellationToken).ConfigureAwait(false);
+        PublishEvents(observed, plan.Events);
+        return failover;
+    }
+
+    /// <summary>The commit point: every later step follows from the Lease.</summary>
+    private async Task CommitLeaseAsync(ObservedGroup observed, LeaseAction action, CancellationToken cancellationToken)
+    {
+        if (action.Kind == LeaseActionKind.None) return;
+        var group = observed.Group;
+        var now = time.GetUtcNow().UtcDateTime;
+        V1Lease written;
+        if (observed.Lease is { } current)
+        {
+            var next = GroupLease.Next(current, group, action.Holder, now);
+            written = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(next, current.Metadata.Name, current.Metadata.NamespaceProperty,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var lease = GroupLease.New(group, action.Holder, now);
+            try
+            {
+                written = await client.CoordinationV1.CreateNamespacedLeaseAsync(lease, observed.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
+            {
+                // The cache holds only Leases labelled as ours: one of this name without the label is
+                // someone else's (an application's own leader election, say). Not a transient conflict.
+                var message = $"Lease {observed.Namespace}/{observed.Name} already exists but is not this group's " +
+                              $"(no label {Roles.LeaseGroupLabel}={observed.Name}): rename the group, or delete that Lease if nothing uses it";
+                events.Record(group, EventTypes.Warning, EventReasons.LeaseNameTaken, message);
+                throw new InvalidOperationException(message, e);
+            }
+        }
+        caches.Leases.Remember(written);
+    }
+
+    private async Task SetRoleAsync(ObservedGroup observed, RoleChange change, CancellationToken cancellationToken)
+    {
+        var patch = new Dictionary<string, object>
+        {
+            ["metadata"] = new Dictionary<string, object>
+            {
+                ["labels"] = new Dictionary<string, string?> { [observed.Observation.Spec.RoleLabelKey] = change.Role },
+                ["annotations"] = new Dictionary<string, string?> { [Roles.GroupAnnotation] = change.Role is null ? null : observed.Name },
+            },
+        };
+        try
+        {
+            var patched = await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), change.Pod, observed.Namespace,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            caches.Pods.Remember(patched);
+        }
+        catch (Exception e) when (ApiErrors.IsObjectGone(e) && change.Role != Roles.Active)
+        {
+            // A pod that no longer exists carries no role: the demotion is done.
+        }
+    }
+
+    private FailoverRecord Complete(FailoverRecord planned)
+    {
+        var completed = time.GetUtcNow();
+        return planned with
+        {
+            CompletedAt = completed.UtcDateTime,
+            DurationMilliseconds = (long)Math.Round((completed - planned.DetectedAt!.Value).TotalMilliseconds),
+        };
+    }
+
+    // A copy, so the plan stays as the decision made it.
+    private static HighAvailabilityGroupStatus WithLastFailover(HighAvailabilityGroupStatus status, FailoverRecord failover)
+    {
+        var copy = KubernetesJson.Deserialize<HighAvailabilityGroupStatus>(KubernetesJson.Serialize(status));
+        copy.LastFailover = failover;
+        return copy;
+    }
+
+    private async Task RecordStatusAsync(HighAvailabilityGroup group, HighAvailabilityGroupStatus desired, CancellationToken cancellationToken)
+    {
+        if (group.Status is not null && KubernetesJson.Serialize(group.Status) == KubernetesJson.Serialize(desired)) return;
+        var patch = new V1Patch(new Dictionary<string, object> { ["status"] = desired }, V1Patch.PatchType.MergePatch);
+        var updated = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<HighAvailabilityGroup>(
+            patch, HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, group.Metadata.NamespaceProperty,
+            HighAvailabilityGroup.Plural, group.Metadata.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        caches.Groups.Remember(updated);
+    }
+
+    /// <summary>Events go on the group and on the pod they name; they are written off the reconcile path.</summary>
+    private void PublishEvents(ObservedGroup observed, IReadOnlyList<PlannedEvent> planned)
+    {
+        foreach (var e in planned)
+        {
+            events.Record(observed.Group, e.Type, e.Reason, e.Message);
+            if (e.Pod is not null && caches.Pods.Get(observed.Namespace, e.Pod) is { } pod) events.Record(pod, e.Type, e.Reason, e.Message);
+        }
+    }
+}
