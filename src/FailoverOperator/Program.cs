@@ -2,24 +2,21 @@ using FailoverOperator.Hosting;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
 
-if (args.Contains("--help") || args.Contains("-h"))
+var parsed = OperatorOptions.Command.Parse(args);
+if (parsed.Errors.Count > 0)
 {
-    Console.WriteLine(OperatorOptions.Usage);
-    return 0;
-}
-
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-OperatorOptions options;
-try
-{
-    options = OperatorOptions.From(builder.Configuration);
-}
-catch (OptionsException e)
-{
-    Console.Error.WriteLine($"failover-operator: {e.Message}\n\n{OperatorOptions.Usage}");
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"failover-operator: {error.Message}");
+    Console.Error.WriteLine("See failover-operator --help.");
     return 2;
 }
+if (parsed.Action is not null)
+{
+    // --help, --version: System.CommandLine's own actions print and exit.
+    return await parsed.InvokeAsync();
+}
+var options = OperatorOptions.From(parsed);
 
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 builder.Logging.ClearProviders();
 if (options.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.TimestampFormat = "O");
 else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.ColorBehavior = LoggerColorBehavior.Disabled; });

@@ -1,102 +1,106 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Net;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace FailoverOperator.Hosting;
 
-/// <summary>Command-line (--name=value) and environment options of the operator process.</summary>
+/// <summary>The operator process's options. Each option, its default and its help text are stated once, below.</summary>
 public sealed record OperatorOptions
 {
     public string? Namespace { get; init; }
     public string? Kubeconfig { get; init; }
     public IPAddress BindAddress { get; init; } = IPAddress.Any;
-    public int MetricsPort { get; init; } = 8080;
-    public int HealthPort { get; init; } = 8081;
+    public int MetricsPort { get; init; }
+    public int HealthPort { get; init; }
     public bool LeaderElect { get; init; }
-    public string LeaderElectionNamespace { get; init; } = "default";
-    public string LeaderElectionName { get; init; } = "failover-operator-leader";
-    public TimeSpan LeaderElectionLeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+    public string LeaderElectionNamespace { get; init; } = "";
+    public string LeaderElectionName { get; init; } = "";
+    public TimeSpan LeaderElectionLeaseDuration { get; init; }
     public string Identity { get; init; } = "";
-    public string LogFormat { get; init; } = "text";
-    public LogLevel LogLevel { get; init; } = LogLevel.Information;
-    public int Workers { get; init; } = 32;
+    public string LogFormat { get; init; } = "";
+    public LogLevel LogLevel { get; init; }
+    public int Workers { get; init; }
 
-    public const string Usage = """
-        Failover Operator: keeps exactly one pod of each HighAvailabilityGroup active.
+    private static readonly Option<string?> NamespaceOption = new("--namespace")
+    { Description = "Watch one namespace [WATCH_NAMESPACE] (default: all)" };
+    private static readonly Option<string?> KubeconfigOption = new("--kubeconfig")
+    { Description = "Kubeconfig file (default: in-cluster, else KUBECONFIG or ~/.kube/config)" };
+    private static readonly Option<IPAddress> BindAddressOption = new("--bind-address")
+    { Description = "Address of the metrics and health endpoints", DefaultValueFactory = _ => IPAddress.Any, CustomParser = ParseAddress };
+    private static readonly Option<int> MetricsPortOption = Ranged("--metrics-port", "Port of /metrics", 8080, 0, 65535);
+    private static readonly Option<int> HealthPortOption = Ranged("--health-port", "Port of /healthz and /readyz", 8081, 0, 65535);
+    private static readonly Option<bool> LeaderElectOption = new("--leader-elect")
+    { Description = "Only the holder of a Lease reconciles (true|false)", DefaultValueFactory = _ => false };
+    private static readonly Option<string> LeaderElectionNamespaceOption = new("--leader-election-namespace")
+    { Description = "Namespace of the election Lease [POD_NAMESPACE]", DefaultValueFactory = _ => Env("POD_NAMESPACE") ?? "default" };
+    private static readonly Option<string> LeaderElectionNameOption = new("--leader-election-name")
+    { Description = "Name of the election Lease", DefaultValueFactory = _ => "failover-operator-leader" };
+    private static readonly Option<int> LeaderElectionLeaseSecondsOption = Ranged("--leader-election-lease-seconds", "Duration of the election Lease", 15, 2, 3600);
+    private static readonly Option<string?> IdentityOption = new("--identity")
+    { Description = "Leader-election identity [POD_NAME] (default: hostname_random)" };
+    private static readonly Option<string> LogFormatOption = new Option<string>("--log-format")
+    { Description = "Log format", DefaultValueFactory = _ => "text" }.AcceptOnlyFromAmong("text", "json");
+    private static readonly Option<string> LogLevelOption = new Option<string>("--log-level")
+    { Description = "Lowest level logged", DefaultValueFactory = _ => "info" }.AcceptOnlyFromAmong("debug", "info", "warning", "error");
+    // A reconcile mostly waits on the API server: throughput in a mass failover is workers / write
+    // latency, so the default is generous (one key never runs twice at once).
+    private static readonly Option<int> WorkersOption = Ranged("--workers", "Concurrent reconciles", 32, 1, 1024);
 
-        Options (--name=value; environment variables in brackets):
-          --namespace=NS                    watch one namespace [WATCH_NAMESPACE] (default: all)
-          --kubeconfig=PATH                 kubeconfig file (default: in-cluster, else KUBECONFIG or ~/.kube/config)
-          --bind-address=IP                 address of the metrics and health endpoints (default 0.0.0.0)
-          --metrics-port=PORT               /metrics (default 8080)
-          --health-port=PORT                /healthz and /readyz (default 8081)
-          --leader-elect=true|false         only the holder of a Lease reconciles (default false)
-          --leader-election-namespace=NS    [POD_NAMESPACE] (default: default)
-          --leader-election-name=NAME       (default failover-operator-leader)
-          --leader-election-lease-seconds=N (default 15)
-          --identity=ID                     leader-election identity [POD_NAME] (default: hostname_random)
-          --log-format=text|json            (default text)
-          --log-level=LEVEL                 debug, info, warning or error (default info)
-          --workers=N                       concurrent reconciles (default 32)
-        """;
-
-    public static OperatorOptions From(IConfiguration config)
+    public static RootCommand Command { get; } = new("Failover Operator: keeps exactly one pod of each HighAvailabilityGroup active.")
     {
-        string? Get(string key, string? env = null)
-        {
-            var value = config[key];
-            if (string.IsNullOrEmpty(value) && env is not null) value = Environment.GetEnvironmentVariable(env);
-            return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-        }
+        NamespaceOption, KubeconfigOption, BindAddressOption, MetricsPortOption, HealthPortOption, LeaderElectOption,
+        LeaderElectionNamespaceOption, LeaderElectionNameOption, LeaderElectionLeaseSecondsOption, IdentityOption,
+        LogFormatOption, LogLevelOption, WorkersOption,
+    };
 
-        int Int(string key, int fallback, int min, int max)
-        {
-            var raw = Get(key);
-            if (raw is null) return fallback;
-            if (!int.TryParse(raw, out var value) || value < min || value > max)
-                throw new OptionsException($"--{key}={raw}: expected a whole number from {min} to {max}");
-            return value;
-        }
-
-        bool Bool(string key, bool fallback)
-        {
-            var raw = Get(key);
-            if (raw is null) return fallback;
-            return bool.TryParse(raw, out var value) ? value : throw new OptionsException($"--{key}={raw}: expected true or false");
-        }
-
-        var bind = Get("bind-address") ?? "0.0.0.0";
-        if (!IPAddress.TryParse(bind, out var bindAddress)) throw new OptionsException($"--bind-address={bind}: not an IP address");
-        var logFormat = Get("log-format") ?? "text";
-        if (logFormat is not ("text" or "json")) throw new OptionsException($"--log-format={logFormat}: expected text or json");
-        var logLevel = (Get("log-level") ?? "info").ToLowerInvariant() switch
+    /// <summary>The options of a command line that parsed without errors.</summary>
+    public static OperatorOptions From(ParseResult parsed) => new()
+    {
+        Namespace = Blank(parsed.GetValue(NamespaceOption)) ?? Env("WATCH_NAMESPACE"),
+        Kubeconfig = Blank(parsed.GetValue(KubeconfigOption)),
+        BindAddress = parsed.GetValue(BindAddressOption)!,
+        MetricsPort = parsed.GetValue(MetricsPortOption),
+        HealthPort = parsed.GetValue(HealthPortOption),
+        LeaderElect = parsed.GetValue(LeaderElectOption),
+        LeaderElectionNamespace = parsed.GetValue(LeaderElectionNamespaceOption)!,
+        LeaderElectionName = parsed.GetValue(LeaderElectionNameOption)!,
+        LeaderElectionLeaseDuration = TimeSpan.FromSeconds(parsed.GetValue(LeaderElectionLeaseSecondsOption)),
+        Identity = Blank(parsed.GetValue(IdentityOption)) ?? Env("POD_NAME") ?? $"{Environment.MachineName}_{Guid.NewGuid().ToString("N")[..8]}",
+        LogFormat = parsed.GetValue(LogFormatOption)!,
+        LogLevel = parsed.GetValue(LogLevelOption) switch
         {
             "debug" => LogLevel.Debug,
-            "info" => LogLevel.Information,
             "warning" => LogLevel.Warning,
             "error" => LogLevel.Error,
-            var other => throw new OptionsException($"--log-level={other}: expected debug, info, warning or error"),
-        };
+            _ => LogLevel.Information,
+        },
+        Workers = parsed.GetValue(WorkersOption),
+    };
 
-        return new OperatorOptions
+    /// <summary>The default of the worker count, for tools that report the operator's settings.</summary>
+    public static int DefaultWorkers => WorkersOption.DefaultValueFactory!(null!);
+
+    private static Option<int> Ranged(string name, string description, int fallback, int min, int max)
+    {
+        var option = new Option<int>(name) { Description = $"{description} ({min}-{max})", DefaultValueFactory = _ => fallback };
+        option.Validators.Add(r =>
         {
-            Namespace = Get("namespace", "WATCH_NAMESPACE"),
-            Kubeconfig = Get("kubeconfig"),
-            BindAddress = bindAddress,
-            MetricsPort = Int("metrics-port", 8080, 0, 65535),
-            HealthPort = Int("health-port", 8081, 0, 65535),
-            LeaderElect = Bool("leader-elect", false),
-            LeaderElectionNamespace = Get("leader-election-namespace", "POD_NAMESPACE") ?? "default",
-            LeaderElectionName = Get("leader-election-name") ?? "failover-operator-leader",
-            LeaderElectionLeaseDuration = TimeSpan.FromSeconds(Int("leader-election-lease-seconds", 15, 2, 3600)),
-            Identity = Get("identity", "POD_NAME") ?? $"{Environment.MachineName}_{Guid.NewGuid().ToString("N")[..8]}",
-            LogFormat = logFormat,
-            LogLevel = logLevel,
-            // A reconcile mostly waits on the API server: throughput in a mass failover is
-            // workers / write latency, so the default is generous (one key never runs twice at once).
-            Workers = Int("workers", 32, 1, 1024),
-        };
+            var value = r.GetValueOrDefault<int>();
+            if (value < min || value > max) r.AddError($"{name}={value}: expected a whole number from {min} to {max}");
+        });
+        return option;
     }
-}
 
-public sealed class OptionsException(string message) : Exception(message);
+    private static IPAddress ParseAddress(ArgumentResult result)
+    {
+        var raw = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (IPAddress.TryParse(raw, out var address)) return address;
+        result.AddError($"--bind-address={raw}: not an IP address");
+        return IPAddress.Any;
+    }
+
+    private static string? Env(string name) => Blank(Environment.GetEnvironmentVariable(name));
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}
