@@ -232,7 +232,7 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         var historyBefore = Recorder.RoleHistory.Count;
         var second = await StartOperatorAsync("second");
         await Wait.UntilAsync(async () => (await GetLeaseAsync("db"))!.Spec.RenewTime > lease.Spec.RenewTime
-            || await second.MetricAsync("failover_operator_reconcile_total{result=\"success\"}") > 0,
+            || await second.MetricAsync("failover_operator_reconcile_total{controller=\"highavailabilitygroup\",result=\"success\"}") > 0,
             Wait.Default, "the restarted operator to reconcile the group");
 
         Assert.Equal(active, await WaitForActiveAsync("db", "db"));
@@ -375,7 +375,7 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
                     $"POST 403s: {await op.MetricAsync("failover_operator_api_requests_total{verb=\"POST\",code=\"403\"}")}");
             Assert.DoesNotContain("could not record event", op.Log);
             Assert.DoesNotContain("failed (attempt", op.Log);
-            Assert.Null(await op.MetricAsync("failover_operator_reconcile_total{result=\"error\"}"));
+            Assert.Null(await op.MetricAsync("failover_operator_reconcile_total{controller=\"highavailabilitygroup\",result=\"error\"}"));
             Assert.False(op.HasExited);
         }
         finally
@@ -402,7 +402,7 @@ public class FailoverTests(ControlPlane plane, ITestOutputHelper output) : Clust
         var b = await StartOperatorAsync("operator-b", electionArgs);
         Assert.True(await a.IsLeaderAsync());
         Assert.False(await b.IsLeaderAsync());
-        Assert.Null(await b.MetricAsync("failover_operator_reconcile_total{result=\"success\"}"));
+        Assert.Null(await b.MetricAsync("failover_operator_reconcile_total{controller=\"highavailabilitygroup\",result=\"success\"}"));
 
         // Graceful stop: the leader releases its Lease and the standby leads within 2 s.
         var stoppedAt = DateTime.UtcNow; // from SIGTERM, not from the process's exit
