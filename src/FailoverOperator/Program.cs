@@ -48,7 +48,7 @@ builder.Services.AddSingleton<OperatorService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<OperatorService>());
 
 var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapGet("/healthz", (OperatorService op) => op.UnhealthyReason is { } reason ? Results.Text(reason, statusCode: 503) : Results.Text("ok"));
 app.MapGet("/readyz", (OperatorService op) => op.NotReadyReason is { } reason ? Results.Text(reason, statusCode: 503) : Results.Text("ok"));
 app.MapMetrics("/metrics");
 await app.RunAsync();

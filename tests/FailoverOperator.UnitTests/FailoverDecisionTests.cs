@@ -1,4 +1,5 @@
 using FailoverOperator.Failover;
+using k8s.Models;
 
 namespace FailoverOperator.UnitTests;
 
@@ -23,8 +24,15 @@ public class FailoverDecisionTests
         DateTimeOffset? unhealthySince = null,
         DateTimeOffset? now = null,
         IEnumerable<string>? formers = null) =>
-        new(3, spec ?? new HighAvailabilityGroupSpec(), status, members.ToList(), (formers ?? []).ToList(),
+        new(3, WithSelector(spec ?? new HighAvailabilityGroupSpec()), status, members.ToList(), (formers ?? []).ToList(),
             lease, unhealthySince, now ?? T0);
+
+    // The observation's members are already selected; the decision only checks the selector is valid.
+    private static HighAvailabilityGroupSpec WithSelector(HighAvailabilityGroupSpec spec)
+    {
+        spec.Selector ??= new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "db" } };
+        return spec;
+    }
 
     private static string? Condition(FailoverPlan plan, string type) =>
         plan.Status.Conditions!.Single(c => c.Type == type).Status;
@@ -75,7 +83,7 @@ public class FailoverDecisionTests
     public void ALeaseWithoutHolderIsElectedThroughTheExistingLease()
     {
         var plan = FailoverDecision.Decide(Observe([Ready("a", 1)], Lease("")));
-        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "a"), plan.Lease);
+        Assert.Equal((LeaseActionKind.Transfer, "a"), (plan.Lease.Kind, plan.Lease.Holder));
     }
 
     [Fact]
@@ -155,9 +163,10 @@ public class FailoverDecisionTests
     {
         var active = new PodState("a", Roles.Active, true, phase, ready, ready ? T0 : null, terminating);
         var plan = FailoverDecision.Decide(Observe(
-            [active, Ready("b", 20), Ready("c", 10)], Lease("a"), status: new HighAvailabilityGroupStatus { FailoverCount = 2 }));
+            [active, Ready("b", 20), Ready("c", 10)], Lease("a") with { Transitions = 2 }, status: new HighAvailabilityGroupStatus { FailoverCount = 2 }));
 
-        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "c"), plan.Lease);
+        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "c", plan.Failover), plan.Lease);
+        Assert.Equal(3, plan.Failover!.Term);
         Assert.Equal([new RoleChange("a", Roles.Standby), new RoleChange("c", Roles.Active)], plan.RoleChanges);
         Assert.Equal("c", plan.Status.ActivePod);
         Assert.Equal(3, plan.Status.FailoverCount);
@@ -174,7 +183,7 @@ public class FailoverDecisionTests
     {
         var plan = FailoverDecision.Decide(Observe([Ready("b", 1)], Lease("a")));
 
-        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "b"), plan.Lease);
+        Assert.Equal((LeaseActionKind.Transfer, "b"), (plan.Lease.Kind, plan.Lease.Holder));
         Assert.Equal(FailoverReasons.Deleted, plan.Failover!.Reason);
         Assert.Equal([new RoleChange("b", Roles.Active)], plan.RoleChanges);
     }
@@ -223,7 +232,7 @@ public class FailoverDecisionTests
             status: new HighAvailabilityGroupStatus { Phase = GroupPhase.Degraded, ActivePod = "a" }, unhealthySince: T0.AddSeconds(-30),
             now: T0.AddSeconds(31)));
 
-        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "b"), plan.Lease);
+        Assert.Equal((LeaseActionKind.Transfer, "b"), (plan.Lease.Kind, plan.Lease.Holder));
         Assert.Equal(T0.AddSeconds(-30).UtcDateTime, plan.Failover!.DetectedAt);
     }
 
@@ -245,7 +254,7 @@ public class FailoverDecisionTests
         Assert.Equal(TimeSpan.FromSeconds(1), oneSecondLater.RequeueAfter);
 
         var afterDelay = FailoverDecision.Decide(Observe(pods, Lease("a"), spec, unhealthySince: T0, now: T0.AddSeconds(2)));
-        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "b"), afterDelay.Lease);
+        Assert.Equal((LeaseActionKind.Transfer, "b"), (afterDelay.Lease.Kind, afterDelay.Lease.Holder));
     }
 
     [Fact]
@@ -287,7 +296,7 @@ public class FailoverDecisionTests
     {
         var plan = FailoverDecision.Decide(Observe([NotReady("a", Roles.Active), Ready("b", 0)], Lease("a"),
             status: new HighAvailabilityGroupStatus { Phase = GroupPhase.Paused }, unhealthySince: T0.AddMinutes(-5)));
-        Assert.Equal(new LeaseAction(LeaseActionKind.Transfer, "b"), plan.Lease);
+        Assert.Equal((LeaseActionKind.Transfer, "b"), (plan.Lease.Kind, plan.Lease.Holder));
     }
 
     [Fact]

@@ -11,6 +11,11 @@ public static class FailoverDecision
 {
     public static FailoverPlan Decide(GroupObservation o)
     {
+        if (SpecValidation.Problems(o.Spec) is { Count: > 0 } problems)
+        {
+            return Refuse(o, problems);
+        }
+
         var holderName = string.IsNullOrEmpty(o.Lease?.Holder) ? null : o.Lease!.Holder;
         var holder = holderName is null ? null : o.Members.FirstOrDefault(p => p.Name == holderName);
 
@@ -62,17 +67,31 @@ public static class FailoverDecision
                 failure: activeFailure, requeueAfter: remaining);
         }
 
-        var record = new FailoverRecord { From = holderName, To = candidate.Name, Reason = unhealthyReason, DetectedAt = since.UtcDateTime };
-        return Plan(o, active: candidate.Name, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, candidate.Name),
-            available: ActiveReady(candidate.Name), failure: null, failover: record,
-            events:
-            [
-                new PlannedEvent(EventTypes.Warning, EventReasons.FailoverStarted,
-                    $"{failure}; failing over from {holderName} to {candidate.Name}", holder?.Name),
-                new PlannedEvent(EventTypes.Normal, EventReasons.Promoted,
-                    $"pod {candidate.Name} is now active, replacing {holderName} (reason: {unhealthyReason})", candidate.Name),
-            ]);
+        // The record travels in the Lease write that commits the failover, so whichever leader
+        // reconciles next can finish recording it if this one dies before the status write.
+        var record = new FailoverRecord
+        {
+            From = holderName, To = candidate.Name, Reason = unhealthyReason, DetectedAt = since.UtcDateTime, Term = o.Lease!.Transitions + 1,
+        };
+        return Plan(o, active: candidate.Name, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, candidate.Name, record),
+            available: ActiveReady(candidate.Name), failure: null, failover: record, events: FailoverEvents(record));
     }
+
+    /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
+    private static PlannedEvent[] FailoverEvents(FailoverRecord record) =>
+    [
+        new(EventTypes.Warning, EventReasons.FailoverStarted,
+            $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From),
+        new(EventTypes.Normal, EventReasons.Promoted,
+            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason})", record.To),
+    ];
+
+    /// <summary>A failover committed to the Lease (its record there) but not yet in the status: a reconcile
+    /// died between the two. Recorded now, once: the status then carries its term.</summary>
+    private static FailoverRecord? UnrecordedFailover(GroupObservation o, PodState holder) =>
+        o.Lease?.Failover is { Term: { } term } pending && pending.To == holder.Name && term > (o.Status?.LastFailover?.Term ?? 0)
+            ? pending
+            : null;
 
     /// <summary>No Lease holder yet: keep a Ready pod that already carries the active role, else the one Ready the longest.</summary>
     private static FailoverPlan Elect(GroupObservation o)
@@ -82,7 +101,9 @@ public static class FailoverDecision
         var paused = o.Spec.Paused;
         if (chosen is null)
         {
-            var (reason, message) = o.Members.Count == 0
+            var (reason, message) = o.Members.Count == 0 && o.ClaimedByOthers.Count > 0
+                ? ("MembersClaimedByAnotherGroup", ClaimedMessage(o))
+                : o.Members.Count == 0
                 ? ("NoMembers", $"no pod in this namespace matches spec.selector ({LabelSelectorMatcher.Describe(o.Spec.Selector)})")
                 : paused ? ("FailoverPaused", "no pod carries the active role and election is paused (spec.paused)")
                 : ("NoReadyMember", "no member pod is Running and Ready; the first one to become Ready will be made active");
@@ -99,15 +120,33 @@ public static class FailoverDecision
             events: [new PlannedEvent(EventTypes.Normal, EventReasons.Promoted, $"pod {chosen.Name} is now active ({how})", chosen.Name)]);
     }
 
+    private static string ClaimedMessage(GroupObservation o) =>
+        "every pod that matches spec.selector already belongs to another group: " +
+        string.Join(", ", o.ClaimedByOthers.OrderBy(c => c.Pod, StringComparer.Ordinal).Select(c => $"{c.Pod} (group {c.Group})")) +
+        $"; a pod is a member of one group at a time (annotation {Roles.GroupAnnotation}): change one group's selector, or delete the other group";
+
+    /// <summary>A spec the operator must not act on: nothing is written but the status that says why.</summary>
+    private static FailoverPlan Refuse(GroupObservation o, IReadOnlyList<string> problems)
+    {
+        var message = $"spec is invalid, nothing is changed until it is fixed: {string.Join("; ", problems)}";
+        var known = o.Status?.Conditions?.Any(c => c.Type == ConditionTypes.InvalidSpec && c.Status == "True" && c.Message == message) == true;
+        var plan = Plan(o, active: o.Status?.ActivePod, GroupPhase.Invalid, LeaseAction.None,
+            available: (false, ConditionTypes.InvalidSpec, message), failure: null,
+            events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)]);
+        return plan with { RoleChanges = [] };
+    }
+
     private static FailoverPlan KeepHealthyHolder(GroupObservation o, PodState holder)
     {
         var interval = RenewInterval(o.Spec);
         var renewedAt = o.Lease!.RenewTime;
         var renewDue = renewedAt is null || o.Now - renewedAt.Value >= interval;
         var requeue = renewDue ? interval : renewedAt!.Value + interval - o.Now;
+        var unrecorded = UnrecordedFailover(o, holder);
         return Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy,
             renewDue ? new LeaseAction(LeaseActionKind.Renew, holder.Name) : LeaseAction.None,
-            available: ActiveReady(holder.Name), failure: null, requeueAfter: requeue);
+            available: ActiveReady(holder.Name), failure: null, requeueAfter: requeue,
+            failover: unrecorded, events: unrecorded is null ? null : FailoverEvents(unrecorded));
     }
 
     /// <summary>The Lease is renewed at half its duration (never more often than every duration/3, never under 1 s).</summary>
@@ -140,7 +179,8 @@ public static class FailoverDecision
             ActivePod = active,
             Phase = phase,
             ReadyStandbys = readyStandbys,
-            FailoverCount = (o.Status?.FailoverCount ?? 0) + (failover is null ? 0 : 1),
+            // Derived from the Lease, which counts every change of holder, so it can never drift.
+            FailoverCount = (o.Lease?.Transitions ?? 0) + (lease.Kind == LeaseActionKind.Transfer && !string.IsNullOrEmpty(o.Lease?.Holder) ? 1 : 0),
             LastFailover = failover ?? o.Status?.LastFailover,
             ActiveFailure = failure,
             ObservedGeneration = o.Generation,
@@ -152,9 +192,13 @@ public static class FailoverDecision
                 : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over");
         status.Conditions =
         [
-            Condition(o, "Available", available.Status, available.Reason, available.Message),
-            Condition(o, "Degraded", degraded.Item1, degraded.Item2, degraded.Item3),
+            Condition(o, ConditionTypes.Available, available.Status, available.Reason, available.Message),
+            Condition(o, ConditionTypes.Degraded, degraded.Item1, degraded.Item2, degraded.Item3),
         ];
+        if (phase == GroupPhase.Invalid)
+        {
+            status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
+        }
         return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, failover);
     }
 

@@ -1,3 +1,4 @@
+using k8s;
 using k8s.Models;
 
 namespace FailoverOperator.Failover;
@@ -15,7 +16,9 @@ public static class GroupLease
         {
             Name = group.Metadata.Name,
             NamespaceProperty = group.Metadata.NamespaceProperty,
-            Labels = new Dictionary<string, string> { [Roles.LeaseGroupLabel] = group.Metadata.Name },
+            // The operator watches its Leases by this label's key; the value names the group for people,
+            // when it fits a label value (63 characters; a group's name may have up to 253).
+            Labels = new Dictionary<string, string> { [Roles.LeaseGroupLabel] = GroupLabelValue(group.Metadata.Name) },
             OwnerReferences =
             [
                 new V1OwnerReference
@@ -43,13 +46,20 @@ public static class GroupLease
     /// write fails with 409 if anyone moved the Lease since). A change of holder from a named pod is a
     /// transition; taking an empty Lease is not.
     /// </summary>
-    public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now)
+    public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now, FailoverRecord? failover = null)
     {
         var spec = current.Spec ?? new V1LeaseSpec();
         var transfer = spec.HolderIdentity != holder;
+        var metadata = current.Metadata;
+        if (failover is not null)
+        {
+            metadata = KubernetesJson.Deserialize<V1ObjectMeta>(KubernetesJson.Serialize(current.Metadata));
+            metadata.Annotations ??= new Dictionary<string, string>();
+            metadata.Annotations[Roles.LeaseFailoverAnnotation] = KubernetesJson.Serialize(failover);
+        }
         return new V1Lease
         {
-            Metadata = current.Metadata,
+            Metadata = metadata,
             Spec = new V1LeaseSpec
             {
                 HolderIdentity = holder,
@@ -60,4 +70,21 @@ public static class GroupLease
             },
         };
     }
+
+    /// <summary>The failover record the Lease's last transfer committed; null when absent or unreadable
+    /// (a foreign edit): then there is nothing to finish recording.</summary>
+    public static FailoverRecord? FailoverOf(V1Lease lease)
+    {
+        if (lease.Metadata?.Annotations?.TryGetValue(Roles.LeaseFailoverAnnotation, out var json) != true) return null;
+        try
+        {
+            return KubernetesJson.Deserialize<FailoverRecord>(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static string GroupLabelValue(string groupName) => groupName.Length <= 63 ? groupName : "";
 }

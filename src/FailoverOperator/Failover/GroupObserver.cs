@@ -33,10 +33,13 @@ public sealed class GroupObserver(FailoverCaches caches)
         var spec = group.Spec ?? new HighAvailabilityGroupSpec();
         var lease = caches.Leases.Get(ns, group.Metadata.Name);
         // A Lease without a spec is still there: replaced, not created again (which would conflict).
-        var leaseState = lease is not null ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime)) : null;
+        var leaseState = lease is not null
+            ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime), lease.Spec?.LeaseTransitions ?? 0, GroupLease.FailoverOf(lease))
+            : null;
 
         var members = new List<PodState>();
         var formers = new List<string>();
+        var claimedByOthers = new List<ForeignClaim>();
         foreach (var pod in caches.Pods.List(ns))
         {
             switch (GroupMembership.Of(group, pod, other => caches.Groups.Get(ns, other) is not null))
@@ -47,11 +50,14 @@ public sealed class GroupObserver(FailoverCaches caches)
                 case Membership.Former:
                     formers.Add(pod.Metadata.Name);
                     break;
+                case Membership.ClaimedByOther:
+                    claimedByOthers.Add(new ForeignClaim(pod.Metadata.Name, GroupMembership.ClaimOf(pod)!));
+                    break;
             }
         }
 
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
-            ActiveUnhealthySince(group.Status, leaseState), now);
+            ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers);
         return new ObservedGroup(group, lease, observation);
     }
 

@@ -63,6 +63,8 @@ public sealed record FailoverRecord
     [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; init; }
     [JsonPropertyName("completedAt")] public DateTime? CompletedAt { get; init; }
     [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; init; }
+    /// <summary>The Lease's leaseTransitions after this failover: the term the new active serves in.</summary>
+    [JsonPropertyName("term")] public int? Term { get; init; }
 }
 
 /// <summary>
@@ -84,7 +86,9 @@ public static class GroupPhase
     public const string Degraded = "Degraded";
     public const string FailingOver = "FailingOver";
     public const string Paused = "Paused";
-    public static readonly string[] All = [Pending, Healthy, Degraded, FailingOver, Paused];
+    /// <summary>The spec cannot be acted on (status.conditions InvalidSpec says why); nothing is written.</summary>
+    public const string Invalid = "Invalid";
+    public static readonly string[] All = [Pending, Healthy, Degraded, FailingOver, Paused, Invalid];
 }
 
 public static class Roles
@@ -96,4 +100,6 @@ public static class Roles
     public const string GroupAnnotation = "failover.dev/group";
     /// <summary>Label on the per-group Lease, so the operator watches only its own Leases.</summary>
     public const string LeaseGroupLabel = "failover.dev/group";
+    /// <summary>Annotation on the per-group Lease: the record of the failover its last transfer committed (JSON).</summary>
+    public const string LeaseFailoverAnnotation = "failover.dev/failover";
 }

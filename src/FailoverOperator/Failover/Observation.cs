@@ -22,8 +22,12 @@ public sealed record PodState(
         : null;
 }
 
-/// <summary>The per-group Lease as the operator last saw it.</summary>
-public sealed record LeaseState(string? Holder, DateTimeOffset? RenewTime);
+/// <summary>The per-group Lease as the operator last saw it: its holder, renewal, transition count, and
+/// the record of the failover that its last transfer committed.</summary>
+public sealed record LeaseState(string? Holder, DateTimeOffset? RenewTime, int Transitions = 0, FailoverRecord? Failover = null);
+
+/// <summary>A pod the group's selector matches that another existing group already holds.</summary>
+public sealed record ForeignClaim(string Pod, string Group);
 
 /// <summary>Everything a decision is a function of: the group, its pods, its Lease and the clock.</summary>
 public sealed record GroupObservation(
@@ -34,7 +38,11 @@ public sealed record GroupObservation(
     IReadOnlyList<string> FormerMembers,
     LeaseState? Lease,
     DateTimeOffset? ActiveUnhealthySince,
-    DateTimeOffset Now);
+    DateTimeOffset Now,
+    IReadOnlyList<ForeignClaim>? ClaimedByOthersOrNull = null)
+{
+    public IReadOnlyList<ForeignClaim> ClaimedByOthers => ClaimedByOthersOrNull ?? [];
+}
 
 public static class FailoverReasons
 {
@@ -49,14 +57,22 @@ public static class FailoverReasons
 
 public enum LeaseActionKind { None, Create, Renew, Transfer }
 
-/// <summary>The Lease write that commits a decision. Holder is the pod that must hold it afterwards.</summary>
-public sealed record LeaseAction(LeaseActionKind Kind, string? Holder)
+/// <summary>The Lease write that commits a decision. Holder is the pod that must hold it afterwards;
+/// a transfer that is a failover carries its record, written into the Lease in the same write.</summary>
+public sealed record LeaseAction(LeaseActionKind Kind, string? Holder, FailoverRecord? Failover = null)
 {
     public static readonly LeaseAction None = new(LeaseActionKind.None, null);
 }
 
 /// <summary>Set a pod's role label. A null role takes the pod out of the group (label and annotation removed).</summary>
 public sealed record RoleChange(string Pod, string? Role);
+
+public static class ConditionTypes
+{
+    public const string Available = "Available";
+    public const string Degraded = "Degraded";
+    public const string InvalidSpec = "InvalidSpec";
+}
 
 public static class EventTypes
 {
@@ -70,6 +86,7 @@ public static class EventReasons
     public const string FailoverStarted = "FailoverStarted";
     public const string NoStandbyAvailable = "NoStandbyAvailable";
     public const string LeaseNameTaken = "LeaseNameTaken";
+    public const string InvalidSpec = "InvalidSpec";
 }
 
 /// <summary>An Event to record; on the group, and also on <see cref="Pod"/> when set.</summary>

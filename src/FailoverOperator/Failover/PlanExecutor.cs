@@ -38,7 +38,7 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         V1Lease written;
         if (observed.Lease is { } current)
         {
-            var next = GroupLease.Next(current, group, action.Holder, now);
+            var next = GroupLease.Next(current, group, action.Holder, now, action.Failover);
             written = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(next, current.Metadata.Name, current.Metadata.NamespaceProperty,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }

@@ -18,6 +18,10 @@ public sealed class OperatorService(
 {
     private readonly ILogger logger = loggers.CreateLogger<OperatorService>();
     private IReadOnlyList<IInformer> informers = [];
+    private volatile string? failed;
+
+    /// <summary>Null while the process can do its job; otherwise what /healthz reports.</summary>
+    public string? UnhealthyReason => failed;
 
     /// <summary>Null when every cache has synced; otherwise what /readyz reports as missing.</summary>
     public string? NotReadyReason =>
@@ -44,6 +48,14 @@ public sealed class OperatorService(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (Exception e)
+        {
+            // Never a live process without its controller: report unhealthy and exit non-zero.
+            failed = $"the controller stopped: {e.Message}";
+            logger.LogCritical(e, "the controller stopped; exiting");
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
         finally
         {
             failover.Controller.ShutDown();
@@ -57,7 +69,10 @@ public sealed class OperatorService(
         if (!options.LeaderElect)
         {
             RuntimeMetrics.Leader.Set(1);
-            await controller.RunAsync(stoppingToken).ConfigureAwait(false);
+            using var abort = new CancellationTokenSource();
+            using var drain = stoppingToken.Register(() => abort.CancelAfter(Controller.DrainTimeout));
+            await controller.RunAsync(stoppingToken, abort.Token).ConfigureAwait(false);
+            if (!stoppingToken.IsCancellationRequested) throw new InvalidOperationException("the workers stopped by themselves");
             return;
         }
         var election = new LeaderElection(clients.Requests,
@@ -65,8 +80,6 @@ public sealed class OperatorService(
             loggers.CreateLogger<LeaderElection>());
         if (await election.RunAsync(controller.RunAsync, stoppingToken).ConfigureAwait(false)) return;
         // Another instance may already lead: exit so no stale leader keeps writing.
-        logger.LogCritical("exiting: leadership lost");
-        Environment.ExitCode = 1;
-        lifetime.StopApplication();
+        throw new InvalidOperationException("leadership lost");
     }
 }

@@ -24,6 +24,9 @@ public delegate IEnumerable<string> MapFunc<in T>(T? old, T? current) where T : 
 public sealed class Controller(string name, IReconciler reconciler, int workers, ILogger<Controller> logger)
 {
     private const int ObjectGoneRetriesBeforeWarning = 3;
+
+    /// <summary>On a graceful stop, how long reconciles in flight may take to finish before they are cancelled.</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     private readonly WorkQueue queue = new();
 
     public string Name => name;
@@ -43,17 +46,25 @@ public sealed class Controller(string name, IReconciler reconciler, int workers,
     /// <summary>Stops handing out keys; workers return once their current reconcile ends.</summary>
     public void ShutDown() => queue.ShutDown();
 
-    public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)));
+    /// <summary>Runs the workers until <paramref name="stop"/>, cancelling reconciles in flight at once.</summary>
+    public Task RunAsync(CancellationToken stop) => RunAsync(stop, stop);
 
-    private async Task WorkAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the workers: they take no new key once <paramref name="stop"/> is cancelled, and the
+    /// reconciles in flight then finish (a failover half done is completed, not cut between its
+    /// Lease commit and its record) unless <paramref name="abort"/> is cancelled too.
+    /// </summary>
+    public Task RunAsync(CancellationToken stop, CancellationToken abort) =>
+        Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(stop, abort), CancellationToken.None)));
+
+    private async Task WorkAsync(CancellationToken stop, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        while (!stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             string? key;
             try
             {
-                key = await queue.GetAsync(cancellationToken).ConfigureAwait(false);
+                key = await queue.GetAsync(stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -143,9 +143,11 @@ public sealed class Informer<T, TList>(ListWatch<T, TList> source, ILogger logge
         _ => "",
     };
 
+    // Capped at a second: while the API server is away a retry a second per informer costs nothing,
+    // and when it is back the caches (and so failovers) resume within about a second, not 30.
     private static async Task BackoffAsync(int failures, CancellationToken cancellationToken)
     {
-        var baseMs = Math.Min(30_000, 100 * Math.Pow(2, Math.Min(failures - 1, 10)));
+        var baseMs = Math.Min(1_000, 100 * Math.Pow(2, Math.Min(failures - 1, 10)));
         var jittered = baseMs * (0.5 + Random.Shared.NextDouble());
         try { await Task.Delay(TimeSpan.FromMilliseconds(jittered), cancellationToken).ConfigureAwait(false); }
         catch (OperationCanceledException) { }

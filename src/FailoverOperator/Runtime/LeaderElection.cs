@@ -1,93 +1,216 @@
+using System.Net;
+using System.Runtime.ExceptionServices;
 using k8s;
-using k8s.LeaderElection;
-using k8s.LeaderElection.ResourceLock;
+using k8s.Autorest;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace FailoverOperator.Runtime;
 
-public sealed record LeaderElectionOptions(string Namespace, string LeaseName, string Identity, TimeSpan LeaseDuration);
+public sealed record LeaderElectionOptions(string Namespace, string LeaseName, string Identity, TimeSpan LeaseDuration)
+{
+    /// <summary>A leader that could not renew for this long steps down (client-go: RenewDeadline).</summary>
+    public TimeSpan RenewDeadline => LeaseDuration * 2 / 3;
+
+    /// <summary>How often a leader renews: several tries fit in the renew deadline.</summary>
+    public TimeSpan RenewInterval => LeaseDuration / 5;
+
+    /// <summary>How often a standby looks, and a failed attempt is retried: a released Lease is taken within this.</summary>
+    public TimeSpan RetryPeriod => TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, (LeaseDuration / 5).Ticks));
+}
 
 /// <summary>
-/// Runs work only while this instance holds the election Lease, and releases the Lease when the
-/// process stops so another instance takes over on its next retry instead of after a whole lease.
+/// Leader election on a coordination.k8s.io Lease, with client-go's semantics: every failed attempt
+/// (refused connection, timeout, 5xx, 409) is retried, never fatal; a leader keeps leading through
+/// API blips shorter than the renew deadline and steps down when it passes; a stopping leader
+/// drains its work and releases the Lease so a standby takes over on its next retry.
 /// </summary>
 [RbacRule("coordination.k8s.io", "leases", "get", "create", "update", Scope = RbacScope.LeaderElection)]
-public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions options, ILogger<LeaderElection> logger)
+public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions options, ILogger<LeaderElection> logger, TimeProvider? clock = null)
 {
+    private readonly TimeProvider time = clock ?? TimeProvider.System;
+    private V1LeaseSpec? observed;
+    private long observedAt;
+
     /// <summary>
-    /// Waits for leadership, then runs <paramref name="lead"/> until leadership ends or
-    /// <paramref name="stoppingToken"/> is cancelled.
+    /// Waits for leadership, then runs <paramref name="lead"/>(stop, abort) while it lasts. On a
+    /// graceful stop, stop is cancelled first and abort after <see cref="Controller.DrainTimeout"/>;
+    /// on lost leadership both at once.
     /// </summary>
     /// <returns>True when it ended because the process is stopping (the Lease is released); false when
     /// leadership was lost: another instance may already lead, so the caller must stop acting.</returns>
-    public async Task<bool> RunAsync(Func<CancellationToken, Task> lead, CancellationToken stoppingToken)
+    public async Task<bool> RunAsync(Func<CancellationToken, CancellationToken, Task> lead, CancellationToken stoppingToken)
     {
-        var leaseLock = new LeaseLock(client, options.Namespace, options.LeaseName, options.Identity);
-        using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
-        {
-            LeaseDuration = options.LeaseDuration,
-            RenewDeadline = options.LeaseDuration * 2 / 3,
-            // Standbys poll once a second, so a released Lease is taken over within about a second.
-            RetryPeriod = TimeSpan.FromSeconds(1),
-        });
-        using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        Task? work = null;
-        elector.OnStartedLeading += () =>
-        {
-            logger.LogInformation("became leader ({Identity})", options.Identity);
-            RuntimeMetrics.Leader.Set(1);
-            work = lead(leading.Token);
-        };
-        elector.OnNewLeader += leader => logger.LogInformation("leader is now {Leader}", string.IsNullOrEmpty(leader) ? "<none>" : leader);
         logger.LogInformation("waiting to become leader of {Namespace}/{Lease} as {Identity}", options.Namespace, options.LeaseName, options.Identity);
+        if (!await AcquireAsync(stoppingToken).ConfigureAwait(false)) return true;
+
+        logger.LogInformation("became leader ({Identity})", options.Identity);
+        RuntimeMetrics.Leader.Set(1);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var abort = new CancellationTokenSource();
+        var work = lead(stop.Token, abort.Token);
+        bool lost;
         try
         {
-            await elector.RunUntilLeadershipLostAsync(stoppingToken).ConfigureAwait(false);
+            lost = await KeepRenewingAsync(work, stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        finally
         {
+            stop.Cancel();
+            abort.CancelAfter(Controller.DrainTimeout);
         }
-
-        leading.Cancel();
-        if (work is not null)
-        {
-            try { await work.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        }
+        if (lost) await abort.CancelAsync().ConfigureAwait(false);
+        Exception? failure = null;
+        try { await work.ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { failure = e; }
         RuntimeMetrics.Leader.Set(0);
-
-        if (!stoppingToken.IsCancellationRequested)
-        {
-            logger.LogCritical("lost leadership of {Namespace}/{Lease}", options.Namespace, options.LeaseName);
-            return false;
-        }
-        if (elector.IsLeader()) await ReleaseAsync(leaseLock).ConfigureAwait(false);
+        if (lost) return false;
+        await ReleaseAsync().ConfigureAwait(false);
+        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+        if (!stoppingToken.IsCancellationRequested) throw new InvalidOperationException("the work stopped by itself while leading");
         return true;
     }
 
-    /// <summary>
-    /// KubernetesClient's elector does not release on shutdown, which would leave the others waiting a
-    /// whole lease duration; an empty holder lets them take over on their next retry.
-    /// </summary>
-    private async Task ReleaseAsync(LeaseLock leaseLock)
+    /// <summary>Tries every retry period until this instance holds the Lease; false when stopping first.</summary>
+    private async Task<bool> AcquireAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                attempt.CancelAfter(options.RenewDeadline);
+                if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false)) return true;
+                failures = 0;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Logged on the first failure and every 30th after: an outage is not a log flood.
+                if (failures++ % 30 == 0) logger.LogWarning("leader election: cannot reach the Lease ({Failures} in a row), retrying: {Error}", failures, ApiErrors.Describe(e));
+            }
+            await DelayAsync(Jittered(options.RetryPeriod), stoppingToken).ConfigureAwait(false);
+        }
+        return false;
+    }
+
+    /// <summary>Renews until stopping (false) or until no renewal succeeded within the renew deadline (true: lost).</summary>
+    private async Task<bool> KeepRenewingAsync(Task work, CancellationToken stoppingToken)
+    {
+        var lastRenewal = time.GetTimestamp();
+        while (true)
+        {
+            await Task.WhenAny(work, DelayAsync(options.RenewInterval, stoppingToken)).ConfigureAwait(false);
+            if (stoppingToken.IsCancellationRequested || work.IsCompleted) return false;
+            while (true)
+            {
+                var attemptStart = time.GetTimestamp();
+                var remaining = options.RenewDeadline - time.GetElapsedTime(lastRenewal);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    logger.LogCritical("leader election: no renewal of {Namespace}/{Lease} succeeded within the renew deadline ({Deadline}s); stepping down",
+                        options.Namespace, options.LeaseName, options.RenewDeadline.TotalSeconds);
+                    return true;
+                }
+                try
+                {
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    attempt.CancelAfter(remaining);
+                    if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false))
+                    {
+                        lastRenewal = attemptStart;
+                        break;
+                    }
+                    logger.LogCritical("leader election: {Holder} holds {Namespace}/{Lease} now; stepping down", observed?.HolderIdentity, options.Namespace, options.LeaseName);
+                    return true;
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning("leader election: renewal failed, retrying within the renew deadline: {Error}", ApiErrors.Describe(e));
+                }
+                await DelayAsync(options.RetryPeriod, stoppingToken).ConfigureAwait(false);
+                if (stoppingToken.IsCancellationRequested) return false;
+            }
+        }
+    }
+
+    /// <summary>One read and, unless another holder is valid, one optimistic write. A 409 means someone
+    /// wrote between the two: it throws, to be retried like any failed attempt.</summary>
+    private async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var lease = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (lease is null)
+        {
+            var spec = LeaseClaim.Next(new V1LeaseSpec(), options.Identity, options.LeaseDuration, TimeSpan.Zero, now)!;
+            var created = await client.CoordinationV1.CreateNamespacedLeaseAsync(
+                new V1Lease { Metadata = new V1ObjectMeta { Name = options.LeaseName, NamespaceProperty = options.Namespace }, Spec = spec },
+                options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            Observe(created.Spec);
+            return true;
+        }
+        Observe(lease.Spec ??= new V1LeaseSpec());
+        var next = LeaseClaim.Next(lease.Spec, options.Identity, options.LeaseDuration, time.GetElapsedTime(observedAt), now);
+        if (next is null) return false;
+        lease.Spec = next;
+        var written = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, options.Namespace,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        Observe(written.Spec);
+        return true;
+    }
+
+    private async Task<V1Lease?> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoordinationV1.ReadNamespacedLeaseAsync(options.LeaseName, options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Notes when the record last changed, as seen from here: expiry counts from that.</summary>
+    private void Observe(V1LeaseSpec spec)
+    {
+        if (LeaseClaim.SameRecord(observed, spec)) return;
+        if (observed?.HolderIdentity != spec.HolderIdentity)
+        {
+            logger.LogInformation("leader is now {Leader}", string.IsNullOrEmpty(spec.HolderIdentity) ? "<none>" : spec.HolderIdentity);
+        }
+        observed = spec;
+        observedAt = time.GetTimestamp();
+    }
+
+    /// <summary>An empty holder lets the others take over on their next retry instead of after a whole lease.</summary>
+    private async Task ReleaseAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            var record = await leaseLock.GetAsync(timeout.Token).ConfigureAwait(false);
-            if (record.HolderIdentity != options.Identity) return;
-            var released = await leaseLock.UpdateAsync(new LeaderElectionRecord
-            {
-                HolderIdentity = "",
-                LeaseDurationSeconds = 1,
-                AcquireTime = record.AcquireTime,
-                RenewTime = DateTime.UtcNow,
-                LeaderTransitions = record.LeaderTransitions,
-            }, timeout.Token).ConfigureAwait(false);
-            logger.LogInformation(released ? "released leadership" : "could not release leadership (the Lease changed)");
+            var lease = await ReadAsync(timeout.Token).ConfigureAwait(false);
+            if (lease?.Spec?.HolderIdentity != options.Identity) return;
+            lease.Spec = LeaseClaim.Released(lease.Spec, time.GetUtcNow().UtcDateTime);
+            await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, options.Namespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            logger.LogInformation("released leadership");
         }
         catch (Exception e)
         {
-            logger.LogWarning("could not release leadership: {Error}", e.Message);
+            logger.LogWarning("could not release leadership: {Error}", ApiErrors.Describe(e));
         }
+    }
+
+    private static TimeSpan Jittered(TimeSpan period) => period * (1 + 0.2 * Random.Shared.NextDouble());
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try { await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
     }
 }
