@@ -35,7 +35,7 @@ run: ## Run the operator against the current KUBECONFIG
 	dotnet run --project src/FailoverOperator -- --kubeconfig=$(KUBECONFIG)
 
 .PHONY: crds
-crds: ## Generate from the C# code: the CRD (crds/ and the chart's copy) (a test checks they are current)
+crds: ## Generate from the C# code: the CRD (crds/ and the chart's copy) and the chart's RBAC rules (a test checks they are current)
 	dotnet run --project src/FailoverOperator.Manifests -- $(CURDIR)
 
 .PHONY: chart-lint

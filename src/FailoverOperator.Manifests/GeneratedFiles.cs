@@ -7,6 +7,8 @@ public static class GeneratedFiles
 {
     public const string Chart = "failover-operator";
 
+    public static readonly string RbacRulesPath = Path.Combine("charts", Chart, "templates", "_rbac-rules.tpl");
+
     public static IReadOnlyList<(string Path, string Content)> All()
     {
         var operatorAssembly = typeof(HighAvailabilityGroup).Assembly;
@@ -18,6 +20,7 @@ public static class GeneratedFiles
             files.Add((Path.Combine("crds", CrdGenerator.FileName(entity)), crd));
             files.Add((Path.Combine("charts", Chart, "crds", CrdGenerator.FileName(entity)), crd));
         }
+        files.Add((RbacRulesPath, RbacTemplate.Render(RbacModel.Of(operatorAssembly), Chart)));
         return files;
     }
 }

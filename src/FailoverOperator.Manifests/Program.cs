@@ -1,4 +1,5 @@
-// make crds: writes the CRDs from the operator's C# types. Usage: FailoverOperator.Manifests [repository root, default: the current directory]
+// make crds: writes the CRDs and the chart's RBAC rules from the operator's C# types and [RbacRule]
+// declarations. Usage: FailoverOperator.Manifests [repository root, default: the current directory]
 using FailoverOperator.Manifests;
 
 var root = args.Length > 0 ? args[0] : Directory.GetCurrentDirectory();
