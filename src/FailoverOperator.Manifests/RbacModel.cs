@@ -5,11 +5,7 @@ namespace FailoverOperator.Manifests;
 
 /// <summary>One RBAC rule: verbs on one resource ("pods", or "groups/status" for a subresource).</summary>
 /// <param name="OnlyElectionLease">The rule is limited by resourceNames to the leader-election Lease.</param>
-public sealed record PolicyRule(string ApiGroup, string Resource, IReadOnlyList<string> Verbs, bool OnlyElectionLease = false)
-{
-    public string ResourceOnly => Resource.Split('/')[0];
-    public string? Subresource => Resource.Split('/') is [_, var sub] ? sub : null;
-}
+public sealed record PolicyRule(string ApiGroup, string Resource, IReadOnlyList<string> Verbs, bool OnlyElectionLease = false);
 
 /// <summary>
 /// The permissions the operator declares with [RbacRule] next to the code that uses them, merged per
