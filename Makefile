@@ -35,9 +35,8 @@ run: ## Run the operator against the current KUBECONFIG
 	dotnet run --project src/FailoverOperator -- --kubeconfig=$(KUBECONFIG)
 
 .PHONY: crds
-crds: ## Copy the CRD from crds/ into the chart (a test checks they are identical)
-	mkdir -p charts/failover-operator/crds
-	cp crds/*.yaml charts/failover-operator/crds/
+crds: ## Generate from the C# code: the CRD (crds/ and the chart's copy) and the chart's RBAC rules (a test checks they are current)
+	dotnet run --project src/FailoverOperator.Manifests -- $(CURDIR)
 
 .PHONY: chart-lint
 chart-lint: ## helm lint the chart

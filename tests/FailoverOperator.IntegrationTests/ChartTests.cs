@@ -1,6 +1,8 @@
 using System.Net;
 using FailoverOperator.Failover;
 using FailoverOperator.IntegrationTests.Infrastructure;
+using FailoverOperator.Manifests;
+using FailoverOperator.Runtime;
 using FailoverOperator.Testing;
 using k8s;
 using k8s.Autorest;
@@ -76,7 +78,7 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             var kubeconfig = await ServiceAccountKubeconfigAsync(Release);
             var identity = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
             using var asOperator = new Kubernetes(identity);
-            await WaitForBindingsAsync(asOperator);
+            await ProveLeastPrivilegeAsync(asOperator);
             await CreatePodsAsync("db", 3);
             await CreateGroupAsync("db", "db");
             // Stopped before the checks below, so it does not act with the rules `helm uninstall` removes.
@@ -98,7 +100,7 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
                 Output.WriteLine($"as the chart's ServiceAccount: {first} -> {second}");
             }
 
-            // … and is denied what it does not need.
+            // … and is denied what it does not need, by real requests too.
             await AssertForbiddenAsync(() => asOperator.CoreV1.ListNamespacedSecretAsync(Ns), "list secrets");
             await AssertForbiddenAsync(() => asOperator.CoreV1.DeleteNamespaceAsync(Ns), "delete a namespace");
             await AssertForbiddenAsync(() => asOperator.CoreV1.DeleteNamespacedPodAsync("db-0", Ns), "delete a pod");
@@ -113,42 +115,83 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         await Assert.ThrowsAsync<HttpOperationException>(() => Client.RbacAuthorizationV1.ReadClusterRoleAsync(Release));
     }
 
+    /// <summary>One access review: a verb on a resource ("pods", "groups/status") in a namespace (null: all), on one object or any.</summary>
+    private sealed record Access(string Verb, string Group, string Resource, string? Namespace, string? Name)
+    {
+        public override string ToString() => $"{Verb} {(Group == "" ? "" : Group + "/")}{Resource}{(Name is null ? "" : " " + Name)} in {Namespace ?? "all namespaces"}";
+    }
+
+    /// <summary>
+    /// What the chart must allow and deny, derived from the operator's [RbacRule] declarations through
+    /// the generator's model (the rules the chart is generated from): every verb on every declared
+    /// resource in the release namespace (which is also watched here), on any object and on the
+    /// election Lease by name, and list/watch across all namespaces.
+    /// </summary>
+    private List<(Access Access, bool Allowed)> ExpectedAccess()
+    {
+        var model = RbacModel.Of(typeof(HighAvailabilityGroup).Assembly);
+        var watched = model.Rules(RbacScope.Watched);
+        var election = model.Rules(RbacScope.LeaderElection);
+        var leaseName = $"{Release}-leader";
+        bool Grants(PolicyRule rule, Access a) =>
+            (rule.ApiGroup, rule.Resource) == (a.Group, a.Resource) && rule.Verbs.Contains(a.Verb) && (!rule.OnlyElectionLease || a.Name == leaseName);
+        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace.
+        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a));
+
+        var expected = new List<(Access, bool)>();
+        foreach (var resource in watched.Concat(election).Select(r => (r.ApiGroup, r.Resource)).Distinct())
+        {
+            var names = election.Any(r => (r.ApiGroup, r.Resource) == resource) ? new[] { null, leaseName } : [null];
+            foreach (var verb in RbacModel.AllVerbs)
+            {
+                foreach (var name in names) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, Ns, name)));
+                if (verb is "list" or "watch") expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, null, null)));
+            }
+        }
+        return expected;
+        (Access, bool) WithVerdict(Access a) => (a, Allowed(a));
+    }
+
     /// <summary>
     /// Every request the operator makes must be allowed by the chart's rules, the leader election's
-    /// included (whose failures the election library does not report). The API server authorizes from
-    /// a cache of the RBAC objects, so for a moment after `helm install` a request may still be denied
-    /// (a real Deployment retries): each check waits, and fails naming the verb the chart lacks.
+    /// included (whose failures the election library does not report), and nothing else. The API
+    /// server authorizes from a cache of the RBAC objects, so for a moment after `helm install` a
+    /// request may still be denied (a real Deployment retries): each allowed check waits, and fails
+    /// naming the verb the chart lacks; the denials are checked once all grants are in effect.
     /// </summary>
-    private async Task WaitForBindingsAsync(IKubernetes asOperator)
+    private async Task ProveLeastPrivilegeAsync(IKubernetes asOperator)
     {
-        const string groups = "highavailabilitygroups", leases = "leases", coordination = "coordination.k8s.io";
-        var leader = $"{Release}-leader";
-        (string Verb, string Group, string Resource, string? Subresource, string? Name)[] needed =
-        [
-            ("list", "failover.dev", groups, null, null), ("watch", "failover.dev", groups, null, null),
-            ("patch", "failover.dev", groups, "status", null),
-            ("list", "", "pods", null, null), ("watch", "", "pods", null, null), ("patch", "", "pods", null, null),
-            ("list", coordination, leases, null, null), ("watch", coordination, leases, null, null),
-            ("create", coordination, leases, null, null), ("update", coordination, leases, null, null),
-            ("get", coordination, leases, null, leader), ("update", coordination, leases, null, leader),
-            ("create", "", "events", null, null), ("patch", "", "events", null, null),
-        ];
-        foreach (var (verb, group, resource, subresource, name) in needed)
+        var expected = ExpectedAccess();
+        Assert.Contains(expected, e => e.Allowed);
+        Assert.Contains(expected, e => !e.Allowed);
+        foreach (var (access, _) in expected.Where(e => e.Allowed))
         {
-            await Wait.UntilAsync(async () =>
-            {
-                var review = await asOperator.AuthorizationV1.CreateSelfSubjectAccessReviewAsync(new V1SelfSubjectAccessReview
-                {
-                    Spec = new V1SelfSubjectAccessReviewSpec
-                    {
-                        ResourceAttributes = new V1ResourceAttributes { Verb = verb, Group = group, Resource = resource, Subresource = subresource, Name = name,
-                            // The operator lists and watches every namespace; it writes in the group's.
-                            NamespaceProperty = verb is "list" or "watch" ? null : Ns },
-                    },
-                });
-                return review.Status.Allowed;
-            }, Wait.Default, $"the chart's ServiceAccount to be allowed to {verb} {resource}{(subresource is null ? "" : "/" + subresource)}{(name is null ? "" : " " + name)}");
+            await Wait.UntilAsync(() => IsAllowedAsync(asOperator, access), Wait.Default, $"the chart's ServiceAccount to be allowed to {access}");
         }
+        var wronglyAllowed = new List<Access>();
+        foreach (var (access, _) in expected.Where(e => !e.Allowed))
+        {
+            if (await IsAllowedAsync(asOperator, access)) wronglyAllowed.Add(access);
+        }
+        Assert.True(wronglyAllowed.Count == 0, $"the chart grants what the operator does not declare: {string.Join("; ", wronglyAllowed)}");
+        Output.WriteLine($"RBAC: {expected.Count(e => e.Allowed)} declared accesses allowed, {expected.Count(e => !e.Allowed)} others denied");
+    }
+
+    private static async Task<bool> IsAllowedAsync(IKubernetes client, Access access)
+    {
+        var review = await client.AuthorizationV1.CreateSelfSubjectAccessReviewAsync(new V1SelfSubjectAccessReview
+        {
+            Spec = new V1SelfSubjectAccessReviewSpec
+            {
+                ResourceAttributes = new V1ResourceAttributes
+                {
+                    Verb = access.Verb, Group = access.Group, Resource = access.Resource.Split('/')[0],
+                    Subresource = access.Resource.Split('/') is [_, var sub] ? sub : null,
+                    Name = access.Name, NamespaceProperty = access.Namespace,
+                },
+            },
+        });
+        return review.Status.Allowed;
     }
 
     private static async Task AssertForbiddenAsync(Func<Task> call, string what)

@@ -1,11 +1,20 @@
+using System.ComponentModel;
 using System.Text.Json.Serialization;
+using FailoverOperator.Runtime.Schema;
 using k8s;
 using k8s.Models;
 
 namespace FailoverOperator.Failover;
 
-/// <summary>The HighAvailabilityGroup custom resource (failover.dev/v1alpha1).</summary>
+/// <summary>The HighAvailabilityGroup custom resource (failover.dev/v1alpha1). Its CRD is generated from these types: make crds.</summary>
 [KubernetesEntity(Group = Group, ApiVersion = Version, Kind = KindName, PluralName = Plural)]
+[Description("Keeps exactly one pod of a set active (label <roleLabelKey>=active), the others standby, and fails over to a Ready standby when the active fails.")]
+[ShortName("hag")]
+[PrinterColumn("Active", ".status.activePod", "string")]
+[PrinterColumn("Phase", ".status.phase", "string")]
+[PrinterColumn("Ready Standbys", ".status.readyStandbys", "integer")]
+[PrinterColumn("Failovers", ".status.failoverCount", "integer")]
+[PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class HighAvailabilityGroup : IKubernetesObject<V1ObjectMeta>
 {
     public const string Group = "failover.dev";
@@ -17,7 +26,9 @@ public sealed class HighAvailabilityGroup : IKubernetesObject<V1ObjectMeta>
     [JsonPropertyName("apiVersion")] public string ApiVersion { get; set; } = ApiVersionName;
     [JsonPropertyName("kind")] public string Kind { get; set; } = KindName;
     [JsonPropertyName("metadata")] public V1ObjectMeta Metadata { get; set; } = new();
-    [JsonPropertyName("spec")] public HighAvailabilityGroupSpec Spec { get; set; } = new();
+    [Description("The pods of the group and how it fails over.")]
+    [JsonPropertyName("spec"), Required] public HighAvailabilityGroupSpec Spec { get; set; } = new();
+    [Description("What the operator observed and did; written by the operator.")]
     [JsonPropertyName("status")] public HighAvailabilityGroupStatus? Status { get; set; }
 }
 
@@ -25,18 +36,25 @@ public sealed class HighAvailabilityGroupSpec
 {
     public const string DefaultRoleLabelKey = "failover.dev/role";
 
-    /// <summary>Which pods of the group's namespace are members.</summary>
+    [Description("Label selector (matchLabels, matchExpressions) over pods in the group's namespace. Must not be empty.")]
+    [Required, MinProperties(1)]
     [JsonPropertyName("selector")] public V1LabelSelector? Selector { get; set; }
 
-    /// <summary>The label the operator writes: "active" on the active pod, "standby" on the others.</summary>
+    [Description("The label the operator writes: \"active\" on the active pod, \"standby\" on every other member.")]
+    [Default, MaxLength(316)]
+    [Pattern(@"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
     [JsonPropertyName("roleLabelKey")] public string RoleLabelKey { get; set; } = DefaultRoleLabelKey;
 
+    [Description("Duration of the group's Lease; renewed at half of it while the active is healthy.")]
+    [Default, Range(1, 3600)]
     [JsonPropertyName("leaseDurationSeconds")] public int LeaseDurationSeconds { get; set; } = 15;
 
-    /// <summary>How long the active must be unhealthy, continuously, before a standby takes over.</summary>
+    [Description("The active must be unhealthy this long, continuously, before a standby takes over. A shorter blip changes nothing.")]
+    [Default, Range(0, 3600)]
     [JsonPropertyName("failoverDelaySeconds")] public int FailoverDelaySeconds { get; set; }
 
-    /// <summary>No automatic failover while set; labels and status are still maintained.</summary>
+    [Description("No automatic failover (maintenance). Labels and status are still maintained; an existing active is adopted, none is elected.")]
+    [Default]
     [JsonPropertyName("paused")] public bool Paused { get; set; }
 }
 
@@ -44,14 +62,31 @@ public sealed class HighAvailabilityGroupStatus
 {
     // Written even when null: the status is sent as a merge patch, where an absent field keeps the old
     // value and only null removes it (a group that lost its active must not keep naming it).
+    [Description("The pod carrying the active role (the Lease holder).")]
     [JsonPropertyName("activePod"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? ActivePod { get; set; }
+
+    [Description("Pending (no Ready member yet), Healthy (active Ready), FailingOver (active unhealthy, waiting out failoverDelaySeconds), Degraded (active unhealthy and no Ready standby), Paused, Invalid (the spec cannot be acted on; condition InvalidSpec says why; nothing is written).")]
+    [EnumValues(typeof(GroupPhase), nameof(GroupPhase.All))]
     [JsonPropertyName("phase")] public string? Phase { get; set; }
+
+    [Description("Members other than the active that are Running and Ready.")]
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
+
+    [Description("Failovers performed (initial election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
+
+    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
     [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
+
     // Written even when null, like activePod: a recovered active must clear it.
+    [Description("The current active's failure while it lasts: pod, reason, since. failoverDelaySeconds counts from since, also after a change of operator leader.")]
     [JsonPropertyName("activeFailure"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveFailure? ActiveFailure { get; set; }
+
+    [Description("The spec generation the status describes.")]
     [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
+
+    [Description("Available (a healthy active exists) and Degraded (no failover possible right now), with reasons and messages; InvalidSpec while the spec cannot be acted on.")]
+    [ListMapKeys("type")]
     [JsonPropertyName("conditions")] public IList<V1Condition>? Conditions { get; set; }
 }
 
@@ -63,7 +98,7 @@ public sealed record FailoverRecord
     [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; init; }
     [JsonPropertyName("completedAt")] public DateTime? CompletedAt { get; init; }
     [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; init; }
-    /// <summary>The Lease's leaseTransitions after this failover: the term the new active serves in.</summary>
+    [Description("The Lease's leaseTransitions after this failover: the term the new active serves in.")]
     [JsonPropertyName("term")] public int? Term { get; init; }
 }
 
