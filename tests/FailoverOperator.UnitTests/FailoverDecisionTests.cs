@@ -109,28 +109,17 @@ public class FailoverDecisionTests
     }
 
     [Fact]
-    public void AHealthyHolderIsKeptAndNothingIsWrittenBeforeTheRenewalIsDue()
+    public void AHealthyHolderCostsNoWriteInLabelMode()
     {
+        // Nobody renews in Label mode: the Lease is the record and commit point only.
         var plan = FailoverDecision.Decide(Observe(
-            [Ready("a", 1, Roles.Active), Ready("b", 0), Ready("c", 0)], Lease("a", renewedSecondsAgo: 2)));
+            [Ready("a", 1, Roles.Active), Ready("b", 0), Ready("c", 0)], Lease("a", renewedSecondsAgo: 3600)));
 
         Assert.Equal(LeaseAction.None, plan.Lease);
         Assert.Empty(plan.RoleChanges);
         Assert.Empty(plan.Events);
         Assert.Equal(GroupPhase.Healthy, plan.Status.Phase);
-        Assert.Equal(TimeSpan.FromSeconds(5.5), plan.RequeueAfter); // renewed at half of the 15 s lease
-    }
-
-    [Fact]
-    public void TheLeaseIsRenewedAtHalfItsDuration()
-    {
-        var plan = FailoverDecision.Decide(Observe([Ready("a", 1, Roles.Active)], Lease("a", renewedSecondsAgo: 7.5)));
-
-        Assert.Equal(new LeaseAction(LeaseActionKind.Renew, "a"), plan.Lease);
-        Assert.Equal(TimeSpan.FromSeconds(7.5), plan.RequeueAfter);
-        Assert.True(FailoverDecision.RenewInterval(new HighAvailabilityGroupSpec { LeaseDurationSeconds = 15 })
-            >= TimeSpan.FromSeconds(15 / 3.0));
-        Assert.Equal(TimeSpan.FromSeconds(1), FailoverDecision.RenewInterval(new HighAvailabilityGroupSpec { LeaseDurationSeconds = 1 }));
+        Assert.Null(plan.RequeueAfter);
     }
 
     [Fact]

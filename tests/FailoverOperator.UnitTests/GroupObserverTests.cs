@@ -47,7 +47,7 @@ public class GroupObserverTests
 
     private static GroupObserver Observer(HighAvailabilityGroup[] groups, V1Pod[] pods, V1Lease[] leases) =>
         new(new FailoverCaches(Cache<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(groups),
-            Cache<V1Pod, V1PodList>(pods), Cache<V1Lease, V1LeaseList>(leases)));
+            Cache<V1Pod, V1PodList>(pods), Cache<V1Lease, V1LeaseList>(leases), new LeaseClock(TimeProvider.System)));
 
     [Fact]
     public void TheRecordedFailureStartIsKeptWhileTheSamePodHoldsTheLease()

@@ -30,7 +30,9 @@ public sealed class FailoverController
             notFoundHint: "The HighAvailabilityGroup CRD: kubectl apply -f crds/");
         var pods = new Informer<V1Pod, V1PodList>(ListWatch.For<V1Pod, V1PodList>(watches, ns), log, "pods", StripPod);
         var leases = new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(watches, ns, Roles.LeaseGroupLabel), log, "leases");
-        Caches = new FailoverCaches(groups, pods, leases);
+        var leaseClock = new LeaseClock(TimeProvider.System);
+        leases.Changed += leaseClock.OnChanged;
+        Caches = new FailoverCaches(groups, pods, leases, leaseClock);
 
         var reconciler = new GroupReconciler(new GroupObserver(Caches), new PlanExecutor(requests, Caches, events, TimeProvider.System),
             new FailoverMetrics(), TimeProvider.System, loggers.CreateLogger<GroupReconciler>());
@@ -41,7 +43,7 @@ public sealed class FailoverController
     }
 
     /// <summary>
-    /// The decision reads a pod's metadata, phase and conditions only; the rest is dropped so the cache
+    /// The decision reads a pod's metadata, phase, conditions and whether its containers terminated; the rest is dropped so the cache
     /// stays small. Listed pods come without apiVersion and kind, which an Event's involvedObject needs.
     /// </summary>
     private static V1Pod StripPod(V1Pod pod)
@@ -51,7 +53,15 @@ public sealed class FailoverController
         pod.Spec = null;
         if (pod.Status is { } status)
         {
-            pod.Status = new V1PodStatus { Phase = status.Phase, Conditions = status.Conditions, PodIP = status.PodIP };
+            pod.Status = new V1PodStatus
+            {
+                Phase = status.Phase, Conditions = status.Conditions, PodIP = status.PodIP,
+                // Only whether each container terminated: a proof that an old active stopped (Agent mode).
+                ContainerStatuses = status.ContainerStatuses?.Select(c => new V1ContainerStatus
+                {
+                    Name = c.Name, State = new V1ContainerState { Terminated = c.State?.Terminated is null ? null : new V1ContainerStateTerminated() },
+                }).ToList(),
+            };
         }
         return pod;
     }

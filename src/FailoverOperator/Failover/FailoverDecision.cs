@@ -1,13 +1,14 @@
 using FailoverOperator.Runtime;
-using k8s.Models;
 
 namespace FailoverOperator.Failover;
 
 /// <summary>
 /// The failover decision: a pure function of the observed group, pods, Lease and clock. It never
-/// talks to the API server, so every rule is unit-tested directly.
+/// talks to the API server, so every rule is unit-tested directly. The plan it returns is carried
+/// out in order by <see cref="PlanExecutor"/>; its shapes are in FailoverDecision.Plan.cs, the
+/// Agent-mode fencing wait in FailoverDecision.Fencing.cs.
 /// </summary>
-public static class FailoverDecision
+public static partial class FailoverDecision
 {
     public static FailoverPlan Decide(GroupObservation o)
     {
@@ -17,16 +18,15 @@ public static class FailoverDecision
         }
 
         var holderName = string.IsNullOrEmpty(o.Lease?.Holder) ? null : o.Lease!.Holder;
-        var holder = holderName is null ? null : o.Members.FirstOrDefault(p => p.Name == holderName);
-
         if (holderName is null)
         {
-            return Elect(o);
+            return o.Lease?.Fencing is { } fencing ? ContinueFencing(o, fencing) : Elect(o);
         }
 
+        var holder = o.Members.FirstOrDefault(p => p.Name == holderName);
         var unhealthyReason = holder is null
             ? (o.FormerMembers.Contains(holderName) ? FailoverReasons.NoLongerMember : FailoverReasons.Deleted)
-            : holder.UnhealthyReason;
+            : holder.UnhealthyReason ?? (RenewalOverdue(o) ? FailoverReasons.LeaseExpired : null);
 
         if (unhealthyReason is null)
         {
@@ -50,11 +50,7 @@ public static class FailoverDecision
             var message = $"{failure} and no standby is Ready; " +
                 (holder is null ? "nothing can be promoted until a member becomes Ready"
                                 : $"{holderName} keeps the active role until a standby becomes Ready");
-            var events = o.Status?.Phase == GroupPhase.Degraded
-                ? []
-                : new[] { new PlannedEvent(EventTypes.Warning, EventReasons.NoStandbyAvailable, message) };
-            return Plan(o, active: holder?.Name, GroupPhase.Degraded, LeaseAction.None,
-                available: (false, "NoStandbyAvailable", message), failure: activeFailure, events: events);
+            return Degraded(o, active: holder?.Name, message, activeFailure);
         }
 
         var delay = TimeSpan.FromSeconds(o.Spec.FailoverDelaySeconds);
@@ -67,31 +63,24 @@ public static class FailoverDecision
                 failure: activeFailure, requeueAfter: remaining);
         }
 
-        // The record travels in the Lease write that commits the failover, so whichever leader
-        // reconciles next can finish recording it if this one dies before the status write.
-        var record = new FailoverRecord
+        if (o.Spec.Fencing == FencingModes.Agent)
+        {
+            return StartFencing(o, holderName, unhealthyReason, since, candidate, failure);
+        }
+        return Promote(o, new FailoverRecord
         {
             From = holderName, To = candidate.Name, Reason = unhealthyReason, DetectedAt = since.UtcDateTime, Term = o.Lease!.Transitions + 1,
-        };
-        return Plan(o, active: candidate.Name, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, candidate.Name, record),
-            available: ActiveReady(candidate.Name), failure: null, failover: record, events: FailoverEvents(record));
+        });
     }
 
-    /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
-    private static PlannedEvent[] FailoverEvents(FailoverRecord record) =>
-    [
-        new(EventTypes.Warning, EventReasons.FailoverStarted,
-            $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From),
-        new(EventTypes.Normal, EventReasons.Promoted,
-            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason})", record.To),
-    ];
-
-    /// <summary>A failover committed to the Lease (its record there) but not yet in the status: a reconcile
-    /// died between the two. Recorded now, once: the status then carries its term.</summary>
-    private static FailoverRecord? UnrecordedFailover(GroupObservation o, PodState holder) =>
-        o.Lease?.Failover is { Term: { } term } pending && pending.To == holder.Name && term > (o.Status?.LastFailover?.Term ?? 0)
-            ? pending
-            : null;
+    /// <summary>
+    /// Moves the Lease to the new active, carrying the failover's record in the same write, so
+    /// whichever leader reconciles next can finish recording it if this one dies before the status.
+    /// </summary>
+    private static FailoverPlan Promote(GroupObservation o, FailoverRecord record, IReadOnlyList<PlannedEvent>? before = null) =>
+        Plan(o, active: record.To, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, record.To, record),
+            available: ActiveReady(record.To!), failure: null, failover: record, events: [.. before ?? [], .. FailoverEvents(record)],
+            requeueAfter: RenewalCheck(o, renewedNow: true));
 
     /// <summary>No Lease holder yet: keep a Ready pod that already carries the active role, else the one Ready the longest.</summary>
     private static FailoverPlan Elect(GroupObservation o)
@@ -116,42 +105,43 @@ public static class FailoverDecision
             : "elected: the member Ready the longest";
         return Plan(o, active: chosen.Name, paused ? GroupPhase.Paused : GroupPhase.Healthy,
             new LeaseAction(o.Lease is null ? LeaseActionKind.Create : LeaseActionKind.Transfer, chosen.Name),
-            available: ActiveReady(chosen.Name), failure: null,
+            available: ActiveReady(chosen.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: true),
             events: [new PlannedEvent(EventTypes.Normal, EventReasons.Promoted, $"pod {chosen.Name} is now active ({how})", chosen.Name)]);
     }
 
-    private static string ClaimedMessage(GroupObservation o) =>
-        "every pod that matches spec.selector already belongs to another group: " +
-        string.Join(", ", o.ClaimedByOthers.OrderBy(c => c.Pod, StringComparer.Ordinal).Select(c => $"{c.Pod} (group {c.Group})")) +
-        $"; a pod is a member of one group at a time (annotation {Roles.GroupAnnotation}): change one group's selector, or delete the other group";
-
-    /// <summary>A spec the operator must not act on: nothing is written but the status that says why.</summary>
-    private static FailoverPlan Refuse(GroupObservation o, IReadOnlyList<string> problems)
-    {
-        var message = $"spec is invalid, nothing is changed until it is fixed: {string.Join("; ", problems)}";
-        var known = o.Status?.Conditions?.Any(c => c.Type == ConditionTypes.InvalidSpec && c.Status == "True" && c.Message == message) == true;
-        var plan = Plan(o, active: o.Status?.ActivePod, GroupPhase.Invalid, LeaseAction.None,
-            available: (false, ConditionTypes.InvalidSpec, message), failure: null,
-            events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)]);
-        return plan with { RoleChanges = [] };
-    }
-
+    /// <summary>
+    /// A healthy active: nothing to write. In Label mode nobody renews the Lease (it is the record
+    /// and commit point only); in Agent mode the active's agent renews it, and the decision asks to
+    /// look again when that renewal would be overdue.
+    /// </summary>
     private static FailoverPlan KeepHealthyHolder(GroupObservation o, PodState holder)
     {
-        var interval = RenewInterval(o.Spec);
-        var renewedAt = o.Lease!.RenewTime;
-        var renewDue = renewedAt is null || o.Now - renewedAt.Value >= interval;
-        var requeue = renewDue ? interval : renewedAt!.Value + interval - o.Now;
         var unrecorded = UnrecordedFailover(o, holder);
-        return Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy,
-            renewDue ? new LeaseAction(LeaseActionKind.Renew, holder.Name) : LeaseAction.None,
-            available: ActiveReady(holder.Name), failure: null, requeueAfter: requeue,
+        return Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy, LeaseAction.None,
+            available: ActiveReady(holder.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: false),
             failover: unrecorded, events: unrecorded is null ? null : FailoverEvents(unrecorded));
     }
 
-    /// <summary>The Lease is renewed at half its duration (never more often than every duration/3, never under 1 s).</summary>
-    public static TimeSpan RenewInterval(HighAvailabilityGroupSpec spec) =>
-        TimeSpan.FromSeconds(Math.Max(1.0, spec.LeaseDurationSeconds / 2.0));
+    /// <summary>Agent mode: the holder's agent has not renewed the Lease for its whole duration, as seen from here.</summary>
+    private static bool RenewalOverdue(GroupObservation o) =>
+        o.Spec.Fencing == FencingModes.Agent && o.Now - (o.Lease?.SeenSince ?? o.Now) >= LeaseDuration(o);
+
+    /// <summary>When to look at an Agent-mode group again if nothing changes: when its renewal would be overdue.</summary>
+    private static TimeSpan? RenewalCheck(GroupObservation o, bool renewedNow)
+    {
+        if (o.Spec.Fencing != FencingModes.Agent) return null;
+        var seen = renewedNow ? o.Now : o.Lease?.SeenSince ?? o.Now;
+        return seen + LeaseDuration(o) - o.Now;
+    }
+
+    private static TimeSpan LeaseDuration(GroupObservation o) => TimeSpan.FromSeconds(o.Spec.LeaseDurationSeconds);
+
+    /// <summary>A failover committed to the Lease (its record there) but not yet in the status: a reconcile
+    /// died between the two. Recorded now, once: the status then carries its term.</summary>
+    private static FailoverRecord? UnrecordedFailover(GroupObservation o, PodState holder) =>
+        o.Lease?.Failover is { Term: { } term } pending && pending.To == holder.Name && term > (o.Status?.LastFailover?.Term ?? 0)
+            ? pending
+            : null;
 
     /// <summary>The eligible pod Ready the longest (earliest Ready transition), ties broken by name.</summary>
     public static PodState? BestCandidate(IEnumerable<PodState> pods, string? exclude) =>
@@ -159,94 +149,4 @@ public static class FailoverDecision
             .OrderBy(p => p.ReadySince ?? DateTimeOffset.MaxValue)
             .ThenBy(p => p.Name, StringComparer.Ordinal)
             .FirstOrDefault();
-
-    private static (bool, string, string) ActiveReady(string pod) => (true, "ActiveReady", $"pod {pod} is active and Ready");
-
-    private static FailoverPlan Plan(
-        GroupObservation o,
-        string? active,
-        string phase,
-        LeaseAction lease,
-        (bool Status, string Reason, string Message) available,
-        ActiveFailure? failure,
-        TimeSpan? requeueAfter = null,
-        FailoverRecord? failover = null,
-        IReadOnlyList<PlannedEvent>? events = null)
-    {
-        var readyStandbys = o.Members.Count(p => p.IsHealthy && p.Name != active);
-        var status = new HighAvailabilityGroupStatus
-        {
-            ActivePod = active,
-            Phase = phase,
-            ReadyStandbys = readyStandbys,
-            // Derived from the Lease, which counts every change of holder, so it can never drift.
-            FailoverCount = (o.Lease?.Transitions ?? 0) + (lease.Kind == LeaseActionKind.Transfer && !string.IsNullOrEmpty(o.Lease?.Holder) ? 1 : 0),
-            LastFailover = failover ?? o.Status?.LastFailover,
-            ActiveFailure = failure,
-            ObservedGeneration = o.Generation,
-        };
-        var degraded = !available.Status
-            ? (true, available.Reason, available.Message)
-            : readyStandbys == 0
-                ? (true, "NoReadyStandby", $"no standby is Ready: if {active} fails there is nothing to fail over to")
-                : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over");
-        status.Conditions =
-        [
-            Condition(o, ConditionTypes.Available, available.Status, available.Reason, available.Message),
-            Condition(o, ConditionTypes.Degraded, degraded.Item1, degraded.Item2, degraded.Item3),
-        ];
-        if (phase == GroupPhase.Invalid)
-        {
-            status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
-        }
-        return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, failover);
-    }
-
-    /// <summary>Role labels converge on the chosen active; demotions are ordered before the single promotion.</summary>
-    private static IReadOnlyList<RoleChange> RoleChanges(GroupObservation o, string? active)
-    {
-        var changes = new List<RoleChange>();
-        foreach (var former in o.FormerMembers.Order(StringComparer.Ordinal))
-        {
-            changes.Add(new RoleChange(former, null));
-        }
-        RoleChange? promotion = null;
-        foreach (var pod in o.Members.OrderBy(p => p.Name, StringComparer.Ordinal))
-        {
-            var desired = pod.Name == active ? Roles.Active : Roles.Standby;
-            if (pod.Role == desired && pod.Annotated) continue;
-            if (desired == Roles.Active) promotion = new RoleChange(pod.Name, desired);
-            else changes.Add(new RoleChange(pod.Name, desired));
-        }
-        if (promotion is not null) changes.Add(promotion);
-        return changes;
-    }
-
-    private static V1Condition Condition(GroupObservation o, string type, bool isTrue, string reason, string message)
-    {
-        var status = isTrue ? "True" : "False";
-        var previous = o.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
-        var since = previous is not null && previous.Status == status ? previous.LastTransitionTime : o.Now.UtcDateTime;
-        return new V1Condition
-        {
-            Type = type,
-            Status = status,
-            Reason = reason,
-            Message = message,
-            LastTransitionTime = since,
-            ObservedGeneration = o.Generation,
-        };
-    }
-
-    private static string Describe(string reason) => reason switch
-    {
-        FailoverReasons.Deleted => "the pod no longer exists",
-        FailoverReasons.NoLongerMember => "it no longer matches spec.selector",
-        FailoverReasons.Terminating => "it is terminating",
-        FailoverReasons.PodFailed => "phase Failed",
-        FailoverReasons.PodSucceeded => "phase Succeeded",
-        FailoverReasons.NotRunning => "not Running",
-        FailoverReasons.NotReady => "Ready is not True",
-        _ => reason,
-    };
 }

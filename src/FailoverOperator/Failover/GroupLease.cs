@@ -43,20 +43,15 @@ public static class GroupLease
 
     /// <summary>
     /// The next version of an existing Lease, carrying its metadata (and so its resourceVersion: the
-    /// write fails with 409 if anyone moved the Lease since). A change of holder from a named pod is a
-    /// transition; taking an empty Lease is not.
+    /// write fails with 409 if anyone moved the Lease since). A failover starts the term its record
+    /// names; otherwise a change of holder from a named pod is a transition, taking an empty Lease is not.
     /// </summary>
     public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now, FailoverRecord? failover = null)
     {
         var spec = current.Spec ?? new V1LeaseSpec();
         var transfer = spec.HolderIdentity != holder;
-        var metadata = current.Metadata;
-        if (failover is not null)
-        {
-            metadata = KubernetesJson.Deserialize<V1ObjectMeta>(KubernetesJson.Serialize(current.Metadata));
-            metadata.Annotations ??= new Dictionary<string, string>();
-            metadata.Annotations[Roles.LeaseFailoverAnnotation] = KubernetesJson.Serialize(failover);
-        }
+        var metadata = WithAnnotations(current.Metadata, (Roles.LeaseFailoverAnnotation, failover is null ? null : KubernetesJson.Serialize(failover)),
+            (Roles.LeaseFencingAnnotation, null));
         return new V1Lease
         {
             Metadata = metadata,
@@ -66,19 +61,59 @@ public static class GroupLease
                 LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
                 AcquireTime = transfer ? now : spec.AcquireTime,
                 RenewTime = now,
-                LeaseTransitions = (spec.LeaseTransitions ?? 0) + (transfer && !string.IsNullOrEmpty(spec.HolderIdentity) ? 1 : 0),
+                LeaseTransitions = failover?.Term ?? (spec.LeaseTransitions ?? 0) + (transfer && !string.IsNullOrEmpty(spec.HolderIdentity) ? 1 : 0),
             },
         };
     }
 
+    /// <summary>
+    /// Agent mode, write 1: no holder, so the old active's agent can no longer renew (its writes carry
+    /// the resourceVersion from before this one), and the record of whom it fences in which term.
+    /// </summary>
+    public static V1Lease Fenced(V1Lease current, HighAvailabilityGroup group, FencingRecord fencing, DateTime now)
+    {
+        var spec = current.Spec ?? new V1LeaseSpec();
+        return new V1Lease
+        {
+            Metadata = WithAnnotations(current.Metadata, (Roles.LeaseFencingAnnotation, KubernetesJson.Serialize(fencing))),
+            Spec = new V1LeaseSpec
+            {
+                HolderIdentity = "",
+                LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
+                AcquireTime = spec.AcquireTime,
+                RenewTime = now,
+                LeaseTransitions = spec.LeaseTransitions ?? 0,
+            },
+        };
+    }
+
+    /// <summary>A copy of the metadata with annotations set (a null value leaves an absent one absent and keeps a
+    /// present one only when it is the failover record: that stays until the next failover replaces it).</summary>
+    private static V1ObjectMeta WithAnnotations(V1ObjectMeta metadata, params (string Key, string? Value)[] annotations)
+    {
+        var copy = KubernetesJson.Deserialize<V1ObjectMeta>(KubernetesJson.Serialize(metadata));
+        copy.Annotations ??= new Dictionary<string, string>();
+        foreach (var (key, value) in annotations)
+        {
+            if (value is not null) copy.Annotations[key] = value;
+            else if (key == Roles.LeaseFencingAnnotation) copy.Annotations.Remove(key);
+        }
+        return copy;
+    }
+
     /// <summary>The failover record the Lease's last transfer committed; null when absent or unreadable
     /// (a foreign edit): then there is nothing to finish recording.</summary>
-    public static FailoverRecord? FailoverOf(V1Lease lease)
+    public static FailoverRecord? FailoverOf(V1Lease lease) => Annotation<FailoverRecord>(lease, Roles.LeaseFailoverAnnotation);
+
+    /// <summary>The fencing in progress; null when absent or unreadable.</summary>
+    public static FencingRecord? FencingOf(V1Lease lease) => Annotation<FencingRecord>(lease, Roles.LeaseFencingAnnotation);
+
+    private static T? Annotation<T>(V1Lease lease, string key) where T : class
     {
-        if (lease.Metadata?.Annotations?.TryGetValue(Roles.LeaseFailoverAnnotation, out var json) != true) return null;
+        if (lease.Metadata?.Annotations?.TryGetValue(key, out var json) != true) return null;
         try
         {
-            return KubernetesJson.Deserialize<FailoverRecord>(json);
+            return KubernetesJson.Deserialize<T>(json);
         }
         catch (System.Text.Json.JsonException)
         {

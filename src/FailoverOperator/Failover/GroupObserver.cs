@@ -4,11 +4,12 @@ using k8s.Models;
 
 namespace FailoverOperator.Failover;
 
-/// <summary>The caches a failover decision is observed from.</summary>
+/// <summary>The caches a failover decision is observed from, and when each Lease was last seen to change.</summary>
 public sealed record FailoverCaches(
     Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>> Groups,
     Informer<V1Pod, V1PodList> Pods,
-    Informer<V1Lease, V1LeaseList> Leases)
+    Informer<V1Lease, V1LeaseList> Leases,
+    LeaseClock LeaseClock)
 {
     public IReadOnlyList<IInformer> All => [Groups, Pods, Leases];
 }
@@ -34,7 +35,8 @@ public sealed class GroupObserver(FailoverCaches caches)
         var lease = caches.Leases.Get(ns, group.Metadata.Name);
         // A Lease without a spec is still there: replaced, not created again (which would conflict).
         var leaseState = lease is not null
-            ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime), lease.Spec?.LeaseTransitions ?? 0, GroupLease.FailoverOf(lease))
+            ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime), lease.Spec?.LeaseTransitions ?? 0,
+                GroupLease.FailoverOf(lease), GroupLease.FencingOf(lease), caches.LeaseClock.SeenSince(lease, now))
             : null;
 
         var members = new List<PodState>();
@@ -56,8 +58,13 @@ public sealed class GroupObserver(FailoverCaches caches)
             }
         }
 
+        // The pod being fenced is looked up whatever its membership: its acknowledgement counts even
+        // after it stopped matching the selector.
+        var fenced = leaseState?.Fencing?.From is { } from && caches.Pods.Get(ns, from) is { } fencedPod
+            ? ToPodState(fencedPod, spec.RoleLabelKey, annotated: false)
+            : null;
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
-            ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers);
+            ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced);
         return new ObservedGroup(group, lease, observation);
     }
 
@@ -77,8 +84,15 @@ public sealed class GroupObserver(FailoverCaches caches)
             pod.Status?.Phase,
             isReady,
             isReady ? ToOffset(ready!.LastTransitionTime) : null,
-            pod.Metadata.DeletionTimestamp is not null);
+            pod.Metadata.DeletionTimestamp is not null,
+            int.TryParse(pod.GetAnnotation(Roles.DemotedTermAnnotation), out var term) ? term : null,
+            Stopped(pod));
     }
+
+    /// <summary>The kubelet reports that nothing of the pod runs any more.</summary>
+    private static bool Stopped(V1Pod pod) =>
+        pod.Status?.Phase is "Failed" or "Succeeded"
+        || (pod.Status?.ContainerStatuses is { Count: > 0 } containers && containers.All(c => c.State?.Terminated is not null));
 
     internal static DateTimeOffset? ToOffset(DateTime? value) =>
         value is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;

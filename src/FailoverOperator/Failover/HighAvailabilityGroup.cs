@@ -45,7 +45,8 @@ public sealed class HighAvailabilityGroupSpec
     [Pattern(@"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
     [JsonPropertyName("roleLabelKey")] public string RoleLabelKey { get; set; } = DefaultRoleLabelKey;
 
-    [Description("Duration of the group's Lease; renewed at half of it while the active is healthy.")]
+    [Description("Duration of the group's Lease. In Agent mode the active's agent renews it every third of it and demotes itself when it cannot; " +
+                 "a Lease not renewed for this long is a failure of the active. In Label mode nobody renews it.")]
     [Default, Range(1, 3600)]
     [JsonPropertyName("leaseDurationSeconds")] public int LeaseDurationSeconds { get; set; } = 15;
 
@@ -56,6 +57,18 @@ public sealed class HighAvailabilityGroupSpec
     [Description("No automatic failover (maintenance). Labels and status are still maintained; an existing active is adopted, none is elected.")]
     [Default]
     [JsonPropertyName("paused")] public bool Paused { get; set; }
+
+    [Description("Label: the role label moves at once and the Lease is only the record (no agent needed, zero API writes at rest). " +
+                 "Agent: failover-agent in each member renews the Lease and runs the application's hooks; a new active is promoted " +
+                 "only once the old one is proven stopped (docs/fencing.md).")]
+    [Default, EnumValues(FencingModes.Label, FencingModes.Agent)]
+    [JsonPropertyName("fencing")] public string Fencing { get; set; } = FencingModes.Label;
+}
+
+public static class FencingModes
+{
+    public const string Label = "Label";
+    public const string Agent = "Agent";
 }
 
 public sealed class HighAvailabilityGroupStatus
@@ -65,7 +78,7 @@ public sealed class HighAvailabilityGroupStatus
     [Description("The pod carrying the active role (the Lease holder).")]
     [JsonPropertyName("activePod"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? ActivePod { get; set; }
 
-    [Description("Pending (no Ready member yet), Healthy (active Ready), FailingOver (active unhealthy, waiting out failoverDelaySeconds), Degraded (active unhealthy and no Ready standby), Paused, Invalid (the spec cannot be acted on; condition InvalidSpec says why; nothing is written).")]
+    [Description("Pending (no Ready member yet), Healthy (active Ready), FailingOver (active unhealthy, waiting out failoverDelaySeconds), Degraded (active unhealthy and no Ready standby), FencingOldActive (Agent mode: the old active's Lease is taken away; waiting for proof it stopped), Paused, Invalid (the spec cannot be acted on; condition InvalidSpec says why; nothing is written).")]
     [EnumValues(typeof(GroupPhase), nameof(GroupPhase.All))]
     [JsonPropertyName("phase")] public string? Phase { get; set; }
 
@@ -114,6 +127,21 @@ public sealed record ActiveFailure
     [JsonPropertyName("since")] public DateTime? Since { get; init; }
 }
 
+/// <summary>
+/// The fencing in progress, in the Lease while its holder is empty: <see cref="From"/> held term
+/// <see cref="Term"/> and must be proven stopped before anyone is promoted.
+/// </summary>
+public sealed record FencingRecord
+{
+    [JsonPropertyName("from")] public string? From { get; init; }
+    [JsonPropertyName("term")] public int Term { get; init; }
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    /// <summary>When the active's failure was first observed (the failover's detectedAt).</summary>
+    [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; init; }
+    /// <summary>When the Lease was taken away; informational: the wait counts on the operator's own clock.</summary>
+    [JsonPropertyName("since")] public DateTime? Since { get; init; }
+}
+
 public static class GroupPhase
 {
     public const string Pending = "Pending";
@@ -123,7 +151,9 @@ public static class GroupPhase
     public const string Paused = "Paused";
     /// <summary>The spec cannot be acted on (status.conditions InvalidSpec says why); nothing is written.</summary>
     public const string Invalid = "Invalid";
-    public static readonly string[] All = [Pending, Healthy, Degraded, FailingOver, Paused, Invalid];
+    /// <summary>Agent mode: the old active's Lease was taken away; waiting for proof it stopped acting.</summary>
+    public const string FencingOldActive = "FencingOldActive";
+    public static readonly string[] All = [Pending, Healthy, Degraded, FailingOver, FencingOldActive, Paused, Invalid];
 }
 
 public static class Roles
@@ -137,4 +167,8 @@ public static class Roles
     public const string LeaseGroupLabel = "failover.dev/group";
     /// <summary>Annotation on the per-group Lease: the record of the failover its last transfer committed (JSON).</summary>
     public const string LeaseFailoverAnnotation = "failover.dev/failover";
+    /// <summary>Annotation on the per-group Lease while its holder is empty: who is being fenced, in which term (JSON).</summary>
+    public const string LeaseFencingAnnotation = "failover.dev/fencing";
+    /// <summary>Annotation a pod's agent writes after it stopped acting: the term it gave up.</summary>
+    public const string DemotedTermAnnotation = "failover.dev/demoted-term";
 }

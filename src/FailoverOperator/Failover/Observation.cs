@@ -8,7 +8,9 @@ public sealed record PodState(
     string? Phase,
     bool Ready,
     DateTimeOffset? ReadySince,
-    bool Terminating)
+    bool Terminating,
+    int? DemotedTerm = null,
+    bool Stopped = false)
 {
     public bool IsHealthy => UnhealthyReason is null;
 
@@ -22,9 +24,19 @@ public sealed record PodState(
         : null;
 }
 
-/// <summary>The per-group Lease as the operator last saw it: its holder, renewal, transition count, and
-/// the record of the failover that its last transfer committed.</summary>
-public sealed record LeaseState(string? Holder, DateTimeOffset? RenewTime, int Transitions = 0, FailoverRecord? Failover = null);
+/// <summary>
+/// The per-group Lease as the operator last saw it: its holder, renewal, transition count (the term),
+/// the record of the failover that its last transfer committed, the fencing in progress (holder
+/// empty), and since when this operator has seen it as it is now (on its own clock: expiry counts
+/// from there, never from another machine's timestamps).
+/// </summary>
+public sealed record LeaseState(
+    string? Holder,
+    DateTimeOffset? RenewTime,
+    int Transitions = 0,
+    FailoverRecord? Failover = null,
+    FencingRecord? Fencing = null,
+    DateTimeOffset? SeenSince = null);
 
 /// <summary>A pod the group's selector matches that another existing group already holds.</summary>
 public sealed record ForeignClaim(string Pod, string Group);
@@ -39,7 +51,8 @@ public sealed record GroupObservation(
     LeaseState? Lease,
     DateTimeOffset? ActiveUnhealthySince,
     DateTimeOffset Now,
-    IReadOnlyList<ForeignClaim>? ClaimedByOthersOrNull = null)
+    IReadOnlyList<ForeignClaim>? ClaimedByOthersOrNull = null,
+    PodState? FencedPod = null)
 {
     public IReadOnlyList<ForeignClaim> ClaimedByOthers => ClaimedByOthersOrNull ?? [];
 }
@@ -53,13 +66,15 @@ public static class FailoverReasons
     public const string PodSucceeded = "PodSucceeded";
     public const string NotRunning = "NotRunning";
     public const string NotReady = "NotReady";
+    /// <summary>Agent mode: the active's agent did not renew the Lease within its duration.</summary>
+    public const string LeaseExpired = "LeaseExpired";
 }
 
-public enum LeaseActionKind { None, Create, Renew, Transfer }
+public enum LeaseActionKind { None, Create, Renew, Transfer, Fence }
 
 /// <summary>The Lease write that commits a decision. Holder is the pod that must hold it afterwards;
 /// a transfer that is a failover carries its record, written into the Lease in the same write.</summary>
-public sealed record LeaseAction(LeaseActionKind Kind, string? Holder, FailoverRecord? Failover = null)
+public sealed record LeaseAction(LeaseActionKind Kind, string? Holder, FailoverRecord? Failover = null, FencingRecord? Fencing = null)
 {
     public static readonly LeaseAction None = new(LeaseActionKind.None, null);
 }
@@ -87,6 +102,8 @@ public static class EventReasons
     public const string NoStandbyAvailable = "NoStandbyAvailable";
     public const string LeaseNameTaken = "LeaseNameTaken";
     public const string InvalidSpec = "InvalidSpec";
+    public const string FencingStarted = "FencingStarted";
+    public const string Fenced = "Fenced";
 }
 
 /// <summary>An Event to record; on the group, and also on <see cref="Pod"/> when set.</summary>

@@ -38,7 +38,9 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         V1Lease written;
         if (observed.Lease is { } current)
         {
-            var next = GroupLease.Next(current, group, action.Holder, now, action.Failover);
+            var next = action.Kind == LeaseActionKind.Fence
+                ? GroupLease.Fenced(current, group, action.Fencing!, now)
+                : GroupLease.Next(current, group, action.Holder, now, action.Failover);
             written = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(next, current.Metadata.Name, current.Metadata.NamespaceProperty,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }

@@ -1,0 +1,67 @@
+namespace FailoverOperator.Failover;
+
+/// <summary>
+/// Agent mode: between taking the Lease from the old active and promoting the new one, the
+/// decision waits for proof that the old active stopped acting (docs/fencing.md): its agent's
+/// acknowledgement for the term, its containers terminated, or its lease expired counted from
+/// when this operator saw the Lease taken away. A deleted pod alone is no proof.
+/// </summary>
+public static partial class FailoverDecision
+{
+    /// <summary>Write 1: the Lease loses its holder (the old agent can no longer renew) and records whom it fences.</summary>
+    private static FailoverPlan StartFencing(GroupObservation o, string from, string reason, DateTimeOffset detectedAt, PodState candidate, string failure)
+    {
+        var fencing = new FencingRecord
+        {
+            From = from, Term = o.Lease!.Transitions, Reason = reason, DetectedAt = detectedAt.UtcDateTime, Since = o.Now.UtcDateTime,
+        };
+        var message = $"{failure}; its Lease is taken away and {candidate.Name} is promoted once {from} is proven stopped for term {fencing.Term}";
+        return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
+            available: (false, "FencingOldActive", message), failure: new ActiveFailure { Pod = from, Reason = reason, Since = detectedAt.UtcDateTime },
+            requeueAfter: LeaseDuration(o),
+            events: [new PlannedEvent(EventTypes.Warning, EventReasons.FencingStarted, message, from)]);
+    }
+
+    /// <summary>The Lease has no holder because <paramref name="fencing"/>.From is being fenced: promote once proven, else wait.</summary>
+    private static FailoverPlan ContinueFencing(GroupObservation o, FencingRecord fencing)
+    {
+        var from = fencing.From ?? "";
+        var failure = new ActiveFailure { Pod = from, Reason = fencing.Reason, Since = fencing.DetectedAt };
+        var expiresAt = (o.Lease!.SeenSince ?? o.Now) + LeaseDuration(o);
+        var proof = Proof(o.FencedPod, fencing.Term, expiresAt, o.Now);
+        var candidate = BestCandidate(o.Members, exclude: from) ?? BestCandidate(o.Members, exclude: null);
+
+        if (proof is null)
+        {
+            var message = $"waiting for proof that {from} stopped acting in term {fencing.Term}: its agent's acknowledgement " +
+                          $"({Roles.DemotedTermAnnotation}), its containers terminated, or its lease expiring at {expiresAt.UtcDateTime:O}" +
+                          (candidate is null ? "" : $"; then {candidate.Name} is promoted");
+            return Plan(o, active: null, GroupPhase.FencingOldActive, LeaseAction.None,
+                available: (false, "FencingOldActive", message), failure: failure, requeueAfter: expiresAt - o.Now);
+        }
+        if (candidate is null)
+        {
+            return Degraded(o, active: null, $"{from} stopped acting in term {fencing.Term} ({proof}) but no member is Ready; " +
+                "the first one to become Ready will be made active", failure);
+        }
+        if (o.Spec.Paused)
+        {
+            return Plan(o, active: null, GroupPhase.Paused, LeaseAction.None,
+                available: (false, "FailoverPaused", $"{from} is fenced ({proof}); automatic failover is paused (spec.paused)"), failure: failure);
+        }
+
+        var fenced = new PlannedEvent(EventTypes.Normal, EventReasons.Fenced, $"pod {from} stopped acting in term {fencing.Term}: {proof}", from);
+        return Promote(o, new FailoverRecord
+        {
+            From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = fencing.DetectedAt, Term = fencing.Term + 1,
+        }, before: [fenced]);
+    }
+
+    /// <summary>Which proof, if any, shows the fenced pod stopped acting in <paramref name="term"/>. A pod
+    /// that no longer exists proves nothing by itself: a force-deleted pod may still run on a cut-off node.</summary>
+    public static string? Proof(PodState? fenced, int term, DateTimeOffset expiresAt, DateTimeOffset now) =>
+        fenced?.DemotedTerm >= term ? $"its agent acknowledged giving up term {term}"
+        : fenced?.Stopped == true ? "its containers have terminated"
+        : now >= expiresAt ? $"its lease expired at {expiresAt.UtcDateTime:O} (its agent demotes itself before then)"
+        : null;
+}

@@ -1,0 +1,132 @@
+using k8s.Models;
+
+namespace FailoverOperator.Failover;
+
+/// <summary>The shapes of a plan: status, conditions, role changes and Events, for every branch of the decision.</summary>
+public static partial class FailoverDecision
+{
+    /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
+    private static PlannedEvent[] FailoverEvents(FailoverRecord record) =>
+    [
+        new(EventTypes.Warning, EventReasons.FailoverStarted,
+            $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From),
+        new(EventTypes.Normal, EventReasons.Promoted,
+            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason})", record.To),
+    ];
+
+    private static string ClaimedMessage(GroupObservation o) =>
+        "every pod that matches spec.selector already belongs to another group: " +
+        string.Join(", ", o.ClaimedByOthers.OrderBy(c => c.Pod, StringComparer.Ordinal).Select(c => $"{c.Pod} (group {c.Group})")) +
+        $"; a pod is a member of one group at a time (annotation {Roles.GroupAnnotation}): change one group's selector, or delete the other group";
+
+    /// <summary>A spec the operator must not act on: nothing is written but the status that says why.</summary>
+    private static FailoverPlan Refuse(GroupObservation o, IReadOnlyList<string> problems)
+    {
+        var message = $"spec is invalid, nothing is changed until it is fixed: {string.Join("; ", problems)}";
+        var known = o.Status?.Conditions?.Any(c => c.Type == ConditionTypes.InvalidSpec && c.Status == "True" && c.Message == message) == true;
+        var plan = Plan(o, active: o.Status?.ActivePod, GroupPhase.Invalid, LeaseAction.None,
+            available: (false, ConditionTypes.InvalidSpec, message), failure: null,
+            events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)]);
+        return plan with { RoleChanges = [] };
+    }
+
+    /// <summary>The active failed and nothing can replace it yet: said once, as a Warning.</summary>
+    private static FailoverPlan Degraded(GroupObservation o, string? active, string message, ActiveFailure failure)
+    {
+        var events = o.Status?.Phase == GroupPhase.Degraded
+            ? []
+            : new[] { new PlannedEvent(EventTypes.Warning, EventReasons.NoStandbyAvailable, message) };
+        return Plan(o, active, GroupPhase.Degraded, LeaseAction.None, available: (false, "NoStandbyAvailable", message), failure: failure, events: events);
+    }
+
+    private static (bool, string, string) ActiveReady(string pod) => (true, "ActiveReady", $"pod {pod} is active and Ready");
+
+    private static FailoverPlan Plan(
+        GroupObservation o,
+        string? active,
+        string phase,
+        LeaseAction lease,
+        (bool Status, string Reason, string Message) available,
+        ActiveFailure? failure,
+        TimeSpan? requeueAfter = null,
+        FailoverRecord? failover = null,
+        IReadOnlyList<PlannedEvent>? events = null)
+    {
+        var readyStandbys = o.Members.Count(p => p.IsHealthy && p.Name != active);
+        var status = new HighAvailabilityGroupStatus
+        {
+            ActivePod = active,
+            Phase = phase,
+            ReadyStandbys = readyStandbys,
+            // Derived from the Lease, which counts every change of holder, so it can never drift.
+            FailoverCount = lease.Failover?.Term ?? o.Lease?.Transitions ?? 0,
+            LastFailover = failover ?? o.Status?.LastFailover,
+            ActiveFailure = failure,
+            ObservedGeneration = o.Generation,
+        };
+        var degraded = !available.Status
+            ? (true, available.Reason, available.Message)
+            : readyStandbys == 0
+                ? (true, "NoReadyStandby", $"no standby is Ready: if {active} fails there is nothing to fail over to")
+                : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over");
+        status.Conditions =
+        [
+            Condition(o, ConditionTypes.Available, available.Status, available.Reason, available.Message),
+            Condition(o, ConditionTypes.Degraded, degraded.Item1, degraded.Item2, degraded.Item3),
+        ];
+        if (phase == GroupPhase.Invalid)
+        {
+            status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
+        }
+        return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, failover);
+    }
+
+    /// <summary>Role labels converge on the chosen active; demotions are ordered before the single promotion.</summary>
+    private static IReadOnlyList<RoleChange> RoleChanges(GroupObservation o, string? active)
+    {
+        var changes = new List<RoleChange>();
+        foreach (var former in o.FormerMembers.Order(StringComparer.Ordinal))
+        {
+            changes.Add(new RoleChange(former, null));
+        }
+        RoleChange? promotion = null;
+        foreach (var pod in o.Members.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            var desired = pod.Name == active ? Roles.Active : Roles.Standby;
+            if (pod.Role == desired && pod.Annotated) continue;
+            if (desired == Roles.Active) promotion = new RoleChange(pod.Name, desired);
+            else changes.Add(new RoleChange(pod.Name, desired));
+        }
+        if (promotion is not null) changes.Add(promotion);
+        return changes;
+    }
+
+    private static V1Condition Condition(GroupObservation o, string type, bool isTrue, string reason, string message)
+    {
+        var status = isTrue ? "True" : "False";
+        var previous = o.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
+        var since = previous is not null && previous.Status == status ? previous.LastTransitionTime : o.Now.UtcDateTime;
+        return new V1Condition
+        {
+            Type = type,
+            Status = status,
+            Reason = reason,
+            Message = message,
+            LastTransitionTime = since,
+            ObservedGeneration = o.Generation,
+        };
+    }
+
+    private static string Describe(string reason) => reason switch
+    {
+        FailoverReasons.Deleted => "the pod no longer exists",
+        FailoverReasons.NoLongerMember => "it no longer matches spec.selector",
+        FailoverReasons.Terminating => "it is terminating",
+        FailoverReasons.PodFailed => "phase Failed",
+        FailoverReasons.PodSucceeded => "phase Succeeded",
+        FailoverReasons.NotRunning => "not Running",
+        FailoverReasons.NotReady => "Ready is not True",
+        FailoverReasons.LeaseExpired => "its agent did not renew the Lease within its duration",
+        _ => reason,
+    };
+}

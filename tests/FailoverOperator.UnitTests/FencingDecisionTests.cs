@@ -1,0 +1,120 @@
+using FailoverOperator.Failover;
+using k8s.Models;
+
+namespace FailoverOperator.UnitTests;
+
+/// <summary>Agent mode: the wait between taking the Lease from the old active and promoting the new one.</summary>
+public class FencingDecisionTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly V1LabelSelector Selector = new() { MatchLabels = new Dictionary<string, string> { ["app"] = "db" } };
+    private static readonly HighAvailabilityGroupSpec AgentSpec = new() { Selector = Selector, Fencing = FencingModes.Agent, LeaseDurationSeconds = 15 };
+
+    private static PodState Ready(string name, string role = Roles.Standby, int readyAt = -60) =>
+        new(name, role, true, "Running", true, T0.AddSeconds(readyAt), false);
+
+    private static PodState NotReady(string name, string role = Roles.Active, int? demotedTerm = null, bool stopped = false) =>
+        new(name, role, true, "Running", false, null, false, demotedTerm, stopped);
+
+    private static readonly FencingRecord FencingA = new()
+    {
+        From = "a", Term = 4, Reason = FailoverReasons.NotReady, DetectedAt = T0.AddSeconds(-6).UtcDateTime, Since = T0.AddSeconds(-5).UtcDateTime,
+    };
+
+    private static GroupObservation Observe(IReadOnlyList<PodState> members, LeaseState lease, PodState? fenced = null, HighAvailabilityGroupSpec? spec = null) =>
+        new(1, spec ?? AgentSpec, null, members, [], lease, null, T0, null, fenced);
+
+    private static LeaseState Fencing(double seenSecondsAgo = 5) => new("", T0.AddSeconds(-5), 4, null, FencingA, T0.AddSeconds(-seenSecondsAgo));
+
+    [Fact]
+    public void AFailedActiveLosesItsLeaseButNobodyIsPromotedYet()
+    {
+        var plan = FailoverDecision.Decide(Observe([NotReady("a"), Ready("b")], new LeaseState("a", T0, 4, SeenSince: T0.AddSeconds(-1))));
+
+        Assert.Equal(LeaseActionKind.Fence, plan.Lease.Kind);
+        Assert.Equal(("a", 4, FailoverReasons.NotReady), (plan.Lease.Fencing!.From, plan.Lease.Fencing.Term, plan.Lease.Fencing.Reason));
+        Assert.Equal([new RoleChange("a", Roles.Standby)], plan.RoleChanges);
+        Assert.Null(plan.Status.ActivePod);
+        Assert.Equal(GroupPhase.FencingOldActive, plan.Status.Phase);
+        Assert.Equal(TimeSpan.FromSeconds(15), plan.RequeueAfter);
+        Assert.Equal(EventReasons.FencingStarted, Assert.Single(plan.Events).Reason);
+        Assert.Null(plan.Failover);
+    }
+
+    [Fact]
+    public void WithoutProofTheWaitGoesOnUntilTheLeaseExpires()
+    {
+        var plan = FailoverDecision.Decide(Observe([NotReady("a", Roles.Standby), Ready("b")], Fencing(seenSecondsAgo: 5), fenced: NotReady("a", Roles.Standby)));
+
+        Assert.Equal(LeaseAction.None, plan.Lease);
+        Assert.DoesNotContain(plan.RoleChanges, c => c.Role == Roles.Active);
+        Assert.Equal(GroupPhase.FencingOldActive, plan.Status.Phase);
+        Assert.Equal(TimeSpan.FromSeconds(10), plan.RequeueAfter);
+        Assert.Contains("waiting for proof that a stopped acting in term 4", plan.Status.Conditions!.Single(c => c.Type == ConditionTypes.Available).Message);
+    }
+
+    [Theory]
+    [InlineData(4, false, 5, "its agent acknowledged giving up term 4")]
+    [InlineData(5, false, 5, "its agent acknowledged giving up term 4")]
+    [InlineData(null, true, 5, "its containers have terminated")]
+    [InlineData(3, false, 15, "its lease expired")]
+    public void EachProofPromotesTheCandidateInTheNextTerm(int? demotedTerm, bool stopped, double seenSecondsAgo, string proof)
+    {
+        var fenced = NotReady("a", Roles.Standby, demotedTerm, stopped);
+        var plan = FailoverDecision.Decide(Observe([fenced, Ready("b")], Fencing(seenSecondsAgo), fenced));
+
+        Assert.Equal((LeaseActionKind.Transfer, "b"), (plan.Lease.Kind, plan.Lease.Holder));
+        Assert.Equal(("a", "b", FailoverReasons.NotReady, 5), (plan.Failover!.From, plan.Failover.To, plan.Failover.Reason, plan.Failover.Term));
+        Assert.Equal(FencingA.DetectedAt, plan.Failover.DetectedAt);
+        Assert.Equal(5, plan.Status.FailoverCount);
+        Assert.Equal([new RoleChange("b", Roles.Active)], plan.RoleChanges);
+        Assert.Contains(proof, plan.Events.Single(e => e.Reason == EventReasons.Fenced).Message);
+    }
+
+    [Fact]
+    public void AnAcknowledgementOfAnOlderTermIsNoProof()
+    {
+        var fenced = NotReady("a", Roles.Standby, demotedTerm: 3);
+        Assert.Equal(LeaseAction.None, FailoverDecision.Decide(Observe([fenced, Ready("b")], Fencing(), fenced)).Lease);
+    }
+
+    [Fact]
+    public void ADeletedPodIsNoProofOnlyTheExpiryIs()
+    {
+        // A force-deleted pod may still run on a cut-off node.
+        Assert.Equal(LeaseAction.None, FailoverDecision.Decide(Observe([Ready("b")], Fencing(seenSecondsAgo: 14.9))).Lease);
+        Assert.Equal("b", FailoverDecision.Decide(Observe([Ready("b")], Fencing(seenSecondsAgo: 15))).Lease.Holder);
+    }
+
+    [Fact]
+    public void AFencedPodThatRecoveredIsPromotedOnlyWhenNoOtherCandidateIs()
+    {
+        var recovered = Ready("a") with { DemotedTerm = 4 };
+        Assert.Equal("b", FailoverDecision.Decide(Observe([recovered, Ready("b", readyAt: -1)], Fencing(), recovered)).Lease.Holder);
+        Assert.Equal("a", FailoverDecision.Decide(Observe([recovered], Fencing(), recovered)).Lease.Holder);
+    }
+
+    [Fact]
+    public void AnActiveWhoseAgentStoppedRenewingIsAFailure()
+    {
+        var stale = FailoverDecision.Decide(Observe([Ready("a", Roles.Active), Ready("b")], new LeaseState("a", T0.AddSeconds(-15), 4, SeenSince: T0.AddSeconds(-15))));
+        Assert.Equal(LeaseActionKind.Fence, stale.Lease.Kind);
+        Assert.Equal(FailoverReasons.LeaseExpired, stale.Lease.Fencing!.Reason);
+
+        var fresh = FailoverDecision.Decide(Observe([Ready("a", Roles.Active), Ready("b")], new LeaseState("a", T0.AddSeconds(-4), 4, SeenSince: T0.AddSeconds(-4))));
+        Assert.Equal(LeaseAction.None, fresh.Lease);
+        Assert.Equal(TimeSpan.FromSeconds(11), fresh.RequeueAfter);
+    }
+
+    [Fact]
+    public void LabelModeMovesAtOnceAndNeverLooksAtRenewals()
+    {
+        var spec = new HighAvailabilityGroupSpec { Selector = Selector };
+        var failed = FailoverDecision.Decide(Observe([NotReady("a"), Ready("b")], new LeaseState("a", T0, 4), spec: spec));
+        Assert.Equal((LeaseActionKind.Transfer, "b", 5), (failed.Lease.Kind, failed.Lease.Holder, failed.Lease.Failover!.Term));
+
+        var old = FailoverDecision.Decide(Observe([Ready("a", Roles.Active), Ready("b")], new LeaseState("a", T0.AddHours(-1), 4, SeenSince: T0.AddHours(-1)), spec: spec));
+        Assert.Equal(LeaseAction.None, old.Lease);
+        Assert.Null(old.RequeueAfter);
+    }
+}
