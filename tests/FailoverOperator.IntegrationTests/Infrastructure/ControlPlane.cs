@@ -33,8 +33,7 @@ public sealed class ControlPlane : ICluster, IAsyncLifetime
             KubeconfigPath = Path.Combine(runDir, "kubeconfig");
         }
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
-        await InstallCrdAsync(Client);
-        await KubeletStandIn.EnsureNodeAsync(Client);
+        await Cluster.InstallCrdAsync(Client);
     }
 
     public async Task DisposeAsync()
@@ -47,29 +46,8 @@ public sealed class ControlPlane : ICluster, IAsyncLifetime
         runDir is null ? throw new InvalidOperationException("only a control plane started by the tests can be restarted")
             : RunScriptAsync(["restart-apiserver", runDir], TimeSpan.FromMinutes(2));
 
-    public static async Task InstallCrdAsync(IKubernetes client)
-    {
-        var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(
-            await File.ReadAllTextAsync(RepoPaths.Of("crds", "failover.dev_highavailabilitygroups.yaml")));
-        try
-        {
-            var existing = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
-            crd.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-            await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
-        }
-        await Wait.UntilAsync(async () =>
-        {
-            var current = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
-            return current.Status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true;
-        }, TimeSpan.FromSeconds(30), "the HighAvailabilityGroup CRD to be Established");
-    }
-
     private static Task RunScriptAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env) =>
-        Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "control-plane.sh"), .. args], timeout, env);
+        ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", "control-plane.sh"), .. args], timeout, env);
 }
 
 /// <summary>A cluster the tests run against.</summary>

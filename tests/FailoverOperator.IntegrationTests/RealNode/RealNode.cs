@@ -31,7 +31,7 @@ public sealed class RealNodeCluster : ICluster, IAsyncLifetime
         else
         {
             runDir = RunDirectories.ForThisRun("failover-node-tests");
-            await Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "node.sh"), "up", runDir], TimeSpan.FromMinutes(20),
+            await ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", "node.sh"), "up", runDir], TimeSpan.FromMinutes(20),
                 [("OWNER_PID", Environment.ProcessId.ToString())]);
             KubeconfigPath = Path.Combine(runDir, "kubeconfig");
             var env = File.ReadAllLines(Path.Combine(runDir, "node.env"))
@@ -41,12 +41,12 @@ public sealed class RealNodeCluster : ICluster, IAsyncLifetime
         }
         StartTime = watch.Elapsed;
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
-        await ControlPlane.InstallCrdAsync(Client);
+        await Cluster.InstallCrdAsync(Client);
     }
 
     public async Task DisposeAsync()
     {
-        if (runDir is not null) await Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "node.sh"), "down", runDir], TimeSpan.FromMinutes(3));
+        if (runDir is not null) await ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", "node.sh"), "down", runDir], TimeSpan.FromMinutes(3));
     }
 
     public Task RestartApiServerAsync() => throw new NotSupportedException("the real-node tests do not restart the API server");
