@@ -12,7 +12,7 @@ namespace FailoverOperator.IntegrationTests.EndToEnd;
 /// (the replacement too) standby. On a cluster the tests started, they start the operator themselves;
 /// on any other (USE_EXISTING_CLUSTER=true, kind in CI) it must be installed already.
 /// </summary>
-public abstract class FailoverEndToEnd(ICluster cluster, ITestOutputHelper output) : ClusterTest(cluster, output)
+public abstract class FailoverEndToEnd(ClusterFixture cluster, ITestOutputHelper output) : ClusterTest(cluster, output)
 {
     protected const string App = "e2e";
     private const string Service = "e2e-active";

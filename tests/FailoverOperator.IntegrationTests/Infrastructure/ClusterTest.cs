@@ -12,12 +12,12 @@ namespace FailoverOperator.IntegrationTests.Infrastructure;
 /// the split-brain recorder (asserted at the end of every test), and the operators it starts
 /// (stopped at the end, their logs printed to the test output).
 /// </summary>
-public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IAsyncLifetime
+public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<OperatorProcess> operators = [];
     private readonly List<string> tempFiles = [];
 
-    protected ICluster Plane { get; } = plane;
+    protected ClusterFixture Plane { get; } = plane;
     protected ITestOutputHelper Output { get; } = output;
     protected IKubernetes Client => Plane.Client;
     /// <summary>The shared helpers, on a connection of this test's own (its watch client has no timeout).</summary>
