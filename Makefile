@@ -23,7 +23,7 @@ build: ## Build everything (Debug)
 	dotnet build Operator.sln
 
 .PHONY: test
-test: setup ## Run all tests: unit, integration on a real kube-apiserver, chart, kind-e2e script, real node
+test: setup ## Run all tests: unit, integration on a real kube-apiserver, chart, end-to-end, real node
 	hack/test.sh
 
 .PHONY: publish
@@ -46,9 +46,12 @@ chart-lint: ## helm lint the chart
 image: ## Build the container image (needs a Docker engine)
 	docker build -t $(IMAGE) .
 
+.PHONY: e2e
+e2e: ## End-to-end tests (Category=E2E) against the cluster in KUBECONFIG; the operator must be installed there
+	USE_EXISTING_CLUSTER=true dotnet test tests/FailoverOperator.IntegrationTests --filter Category=E2E --logger "console;verbosity=detailed"
+
 .PHONY: kind-e2e
-kind-e2e: ## End-to-end check against the cluster in KUBECONFIG (operator must be installed there)
-	hack/kind-e2e.sh
+kind-e2e: e2e ## The same, named for kind (helm install charts/failover-operator first)
 
 .PHONY: control-plane-up
 control-plane-up: ## Start a local control plane; kubeconfig in .local/control-plane/kubeconfig

@@ -7,7 +7,7 @@
 # Starts a dedicated control plane in .local/bench-plane (stopped at the end, and by its watchdog if
 # this script dies), publishes the operator (Release) to .local/publish; the benchmark program starts
 # and stops the operator process itself (it reads RSS and CPU from /proc/PID). Everything it started is
-# stopped on exit, failure or Ctrl+C. Other options: dotnet bench/.../FailoverBench.dll --help.
+# stopped on exit, failure or Ctrl+C. Other options: dotnet bench/FailoverBench/bin/Release/net10.0/FailoverBench.dll --help.
 #
 # Environment:
 #   BENCH_USE_EXISTING_CLUSTER=true  use the cluster in KUBECONFIG instead (it must not run another
@@ -95,7 +95,7 @@ watchdog_pid=$!
 
 remaining=$((BUDGET - SECONDS - 15))
 say "running the benchmark (${remaining} s of the ${BUDGET} s budget left)"
-dotnet "$BENCH_DLL" bench --kubeconfig="$kubeconfig" --operator-dll="$PUBLISH_DIR/FailoverOperator.dll" \
+dotnet "$BENCH_DLL" --kubeconfig="$kubeconfig" --operator-dll="$PUBLISH_DIR/FailoverOperator.dll" \
   --budget-seconds="$remaining" --commit="$commit" --cluster="$cluster" \
   --results-dir="$REPO_ROOT/bench/results" --log-dir="$BENCH_DIR" --pid-file="$PID_FILE" "$@" &
 bench_pid=$!

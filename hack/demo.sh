@@ -24,8 +24,8 @@ DEMO_MODE=${DEMO_MODE:-auto}
 OPERATOR_DIR=$DEMO_DIR/operator
 PID_FILE=$DEMO_DIR/operator.pid
 LOG=$DEMO_DIR/operator.log
-BENCH_PROJECT=$REPO_ROOT/bench/FailoverBench/FailoverBench.csproj
-BENCH_DLL=$REPO_ROOT/bench/FailoverBench/bin/Release/net10.0/FailoverBench.dll
+DEMO_PROJECT=$REPO_ROOT/samples/FailoverDemo/FailoverDemo.csproj
+DEMO_DLL=$REPO_ROOT/samples/FailoverDemo/bin/Release/net10.0/FailoverDemo.dll
 
 say() { echo "demo: $*"; }
 die() { echo "demo: error: $*" >&2; exit 1; }
@@ -125,7 +125,7 @@ cmd_up() {
   stop_operator   # it runs from OPERATOR_DIR, which the publish replaces
   rm -rf "$OPERATOR_DIR"
   dotnet_quiet publish "$REPO_ROOT/src/FailoverOperator" -c Release -o "$OPERATOR_DIR"
-  dotnet_quiet build "$BENCH_PROJECT" -c Release
+  dotnet_quiet build "$DEMO_PROJECT" -c Release
   local metrics_port health_port
   : >"$DEMO_DIR/ports-taken"
   metrics_port=$(free_port "$DEMO_DIR/ports-taken"); health_port=$(free_port "$DEMO_DIR/ports-taken")
@@ -145,9 +145,9 @@ cmd_up() {
   say "[5/5] running the demo"
   echo
   if [ "$MODE" = real ]; then
-    dotnet "$BENCH_DLL" demo --kubeconfig="$kubeconfig" --mode=real --app-image="$APP_IMAGE"
+    dotnet "$DEMO_DLL" --kubeconfig="$kubeconfig" --mode=real --app-image="$APP_IMAGE"
   else
-    dotnet "$BENCH_DLL" demo --kubeconfig="$kubeconfig" --mode=simulated
+    dotnet "$DEMO_DLL" --kubeconfig="$kubeconfig" --mode=simulated
   fi
   echo
   cat <<EOF

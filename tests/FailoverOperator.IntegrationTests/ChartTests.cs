@@ -20,20 +20,20 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
 
     private static async Task<string> HelmAsync()
     {
-        helm ??= (await Command.RunCheckedAsync("bash", [RepoPaths.Of("hack", "install-helm.sh")], TimeSpan.FromMinutes(5)))
+        helm ??= (await ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", "install-helm.sh")], TimeSpan.FromMinutes(5)))
             .Stdout.Trim().Split('\n')[^1];
         return helm;
     }
 
     private string Release => $"fo-{Ns}";
 
-    private async Task<Command.Result> RunHelmAsync(params string[] args) =>
-        await Command.RunCheckedAsync(await HelmAsync(), [.. args, "--kubeconfig", Plane.KubeconfigPath], HelmTimeout);
+    private async Task<ProcessRunner.Result> RunHelmAsync(params string[] args) =>
+        await ProcessRunner.RunCheckedAsync(await HelmAsync(), [.. args, "--kubeconfig", Plane.KubeconfigPath], HelmTimeout);
 
     [Fact]
     public async Task TheChartLints()
     {
-        var result = await Command.RunCheckedAsync(await HelmAsync(), ["lint", Chart, "--strict"], HelmTimeout);
+        var result = await ProcessRunner.RunCheckedAsync(await HelmAsync(), ["lint", Chart, "--strict"], HelmTimeout);
         Assert.Contains("0 chart(s) failed", result.Output);
     }
 
@@ -44,9 +44,9 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var serverVersion = (await Client.Version.GetCodeAsync()).GitVersion;
         foreach (var values in new[] { Array.Empty<string>(), ["--set", "podDisruptionBudget.enabled=true", "--set", $"watchNamespace={Ns}"] })
         {
-            var rendered = await Command.RunCheckedAsync(await HelmAsync(),
+            var rendered = await ProcessRunner.RunCheckedAsync(await HelmAsync(),
                 ["template", Release, Chart, "--namespace", Ns, "--kube-version", serverVersion, .. values], HelmTimeout);
-            var applied = await Command.RunCheckedAsync("kubectl", ["apply", "--dry-run=server", "-f", "-", "--kubeconfig", Plane.KubeconfigPath, "-n", Ns],
+            var applied = await ProcessRunner.RunCheckedAsync("kubectl", ["apply", "--dry-run=server", "-f", "-", "--kubeconfig", Plane.KubeconfigPath, "-n", Ns],
                 TimeSpan.FromMinutes(1), stdin: rendered.Stdout);
             Assert.Contains("deployment.apps/", applied.Stdout);
             Assert.Contains("(server dry run)", applied.Stdout);
@@ -71,7 +71,7 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             Assert.Single((await Client.RbacAuthorizationV1.ListNamespacedRoleAsync(Ns)).Items);
             Assert.Single((await Client.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(Ns)).Items);
             // policy/v1 (1.21+) or policy/v1beta1, whichever the chart chose for this server.
-            var pdbs = await Command.RunCheckedAsync("kubectl", ["get", "pdb", "-n", Ns, "-o", "name", "--kubeconfig", Plane.KubeconfigPath], TimeSpan.FromMinutes(1));
+            var pdbs = await ProcessRunner.RunCheckedAsync("kubectl", ["get", "pdb", "-n", Ns, "-o", "name", "--kubeconfig", Plane.KubeconfigPath], TimeSpan.FromMinutes(1));
             Assert.Equal($"poddisruptionbudget.policy/{Release}", pdbs.Stdout.Trim());
 
             // The operator, run with the chart's ServiceAccount token instead of admin, does a whole failover.
@@ -198,19 +198,5 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     {
         var e = await Assert.ThrowsAsync<HttpOperationException>(call);
         Assert.True(e.Response.StatusCode == HttpStatusCode.Forbidden, $"{what}: expected 403, got {(int)e.Response.StatusCode}");
-    }
-
-    [Fact]
-    public async Task TheKindE2eScriptPassesOnTheLocalPlane()
-    {
-        // The script users run in their kind CI, here with simulated pods and the operator as a process.
-        var op = await OperatorProcess.StartAsync(Plane.KubeconfigPath, ns: null, "kind-e2e");
-        await using (op)
-        {
-            var result = await Command.RunAsync("bash", [RepoPaths.Of("hack", "kind-e2e.sh")], TimeSpan.FromMinutes(5),
-                [("KUBECONFIG", Plane.KubeconfigPath), ("E2E_SIMULATE_KUBELET", "true"), ("E2E_NAMESPACE", $"{Ns}-e2e")]);
-            Output.WriteLine(result.Output);
-            Assert.True(result.ExitCode == 0, $"hack/kind-e2e.sh failed ({result.ExitCode}):\n{result.Output}\n--- operator ---\n{op.Log}");
-        }
     }
 }

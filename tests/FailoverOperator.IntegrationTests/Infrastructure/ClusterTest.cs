@@ -12,26 +12,26 @@ namespace FailoverOperator.IntegrationTests.Infrastructure;
 /// the split-brain recorder (asserted at the end of every test), and the operators it starts
 /// (stopped at the end, their logs printed to the test output).
 /// </summary>
-public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IAsyncLifetime
+public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<OperatorProcess> operators = [];
     private readonly List<string> tempFiles = [];
 
-    protected ICluster Plane { get; } = plane;
+    protected ClusterFixture Plane { get; } = plane;
     protected ITestOutputHelper Output { get; } = output;
     protected IKubernetes Client => Plane.Client;
+    /// <summary>The shared helpers, on a connection of this test's own (its watch client has no timeout).</summary>
+    protected Cluster Cluster { get; private set; } = null!;
     protected string Ns { get; } = $"t-{Guid.NewGuid().ToString("N")[..10]}";
     protected KubeletStandIn Kubelet { get; private set; } = null!;
     protected SplitBrainRecorder Recorder { get; private set; } = null!;
 
     public virtual async Task InitializeAsync()
     {
-        await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Ns } });
-        // Pods are refused until the controller-manager has given the namespace its default ServiceAccount.
-        await Wait.UntilAsync(async () => (await Client.CoreV1.ListNamespacedServiceAccountAsync(Ns)).Items.Any(sa => sa.Metadata.Name == "default"),
-            Wait.Default, $"the default ServiceAccount in {Ns}");
+        Cluster = Cluster.Connect(Plane.KubeconfigPath);
+        await Cluster.EnsureNamespaceAsync(Ns, timeout: Wait.Default);
         Kubelet = new KubeletStandIn(Client, Ns);
-        Recorder = await SplitBrainRecorder.StartAsync(Client, Ns);
+        Recorder = await SplitBrainRecorder.StartAsync(Cluster.Watches, Ns);
     }
 
     public virtual async Task DisposeAsync()
@@ -41,13 +41,15 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
             await op.DisposeAsync();
             Output.WriteLine($"--- operator {op.Identity} log ---\n{op.Log}");
         }
+        var problem = await Recorder.ProblemAsync();
         await Recorder.DisposeAsync();
         try { await Client.CoreV1.DeleteNamespaceAsync(Ns); } catch (HttpOperationException) { }
         foreach (var file in tempFiles)
         {
             try { File.Delete(file); } catch (IOException) { }
         }
-        Recorder.AssertNeverTwoActives();
+        Cluster.Dispose();
+        Assert.Null(problem);
     }
 
     /// <summary>An operator watching this test's namespace (or every namespace), stopped and its log shown at the end.</summary>
@@ -55,7 +57,12 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
         string? kubeconfig = null, bool allNamespaces = false)
     {
         // Registered before the readiness wait, so an operator that never gets ready is still stopped and its log shown.
-        var op = await OperatorProcess.StartAsync(kubeconfig ?? Plane.KubeconfigPath, allNamespaces ? null : Ns, identity, args, waitReady: false);
+        var op = await OperatorProcess.StartAsync(new OperatorLaunch(kubeconfig ?? Plane.KubeconfigPath)
+        {
+            Namespace = allNamespaces ? null : Ns,
+            Identity = identity,
+            Args = args ?? [],
+        }, waitReady: false);
         operators.Add(op);
         if (waitReady) await op.WaitReadyAsync();
         return op;
@@ -111,7 +118,7 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
     /// Runs `make demo`'s program in this namespace and checks what both modes promise: exit 0, its mode
     /// in the banner, the timeline up to the Endpoints switch, and a group that failed over once.
     /// </summary>
-    protected async Task<(Command.Result Run, HighAvailabilityGroupStatus Status)> RunDemoAsync(string modeBanner, params string[] options)
+    protected async Task<(ProcessRunner.Result Run, HighAvailabilityGroupStatus Status)> RunDemoAsync(string modeBanner, params string[] options)
     {
         var run = await DemoProgram.RunAsync(Plane.KubeconfigPath, Ns, options);
         Output.WriteLine(run.Output);
@@ -135,46 +142,19 @@ public abstract class ClusterTest(ICluster plane, ITestOutputHelper output) : IA
         }
     }
 
-    protected async Task CreatePodsAsync(string app, int count, bool ready = true)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            await Kubelet.CreatePodAsync($"{app}-{i}", new Dictionary<string, string> { ["app"] = app }, ready);
-        }
-    }
+    protected Task CreatePodsAsync(string app, int count, bool ready = true) => Cluster.CreateMembersAsync(Kubelet, app, count, ready);
 
-    protected async Task<HighAvailabilityGroup> CreateGroupAsync(string name, string app, Action<HighAvailabilityGroupSpec>? configure = null)
-    {
-        var group = new HighAvailabilityGroup
-        {
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
-            Spec = new HighAvailabilityGroupSpec { Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = app } } },
-        };
-        configure?.Invoke(group.Spec);
-        var created = await Client.CustomObjects.CreateNamespacedCustomObjectAsync(group, HighAvailabilityGroup.Group,
-            HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural);
-        return ((JsonElement)created).Deserialize<HighAvailabilityGroup>()!;
-    }
+    protected Task<HighAvailabilityGroup> CreateGroupAsync(string name, string app, Action<HighAvailabilityGroupSpec>? configure = null) =>
+        Cluster.CreateGroupAsync(Ns, name, app, configure);
 
     protected async Task<HighAvailabilityGroup> GetGroupAsync(string name) =>
-        ((JsonElement)await Client.CustomObjects.GetNamespacedCustomObjectAsync(HighAvailabilityGroup.Group,
-            HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, name)).Deserialize<HighAvailabilityGroup>()!;
+        await Cluster.GetGroupAsync(Ns, name) ?? throw new InvalidOperationException($"group {Ns}/{name} does not exist");
 
-    protected Task PatchGroupSpecAsync(string name, object spec) =>
-        Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(new { spec }, V1Patch.PatchType.MergePatch),
-            HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural, name);
+    protected Task PatchGroupSpecAsync(string name, object spec) => Cluster.PatchGroupSpecAsync(Ns, name, spec);
 
-    protected async Task<V1Lease?> GetLeaseAsync(string name)
-    {
-        try { return await Client.CoordinationV1.ReadNamespacedLeaseAsync(name, Ns); }
-        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound) { return null; }
-    }
+    protected Task<V1Lease?> GetLeaseAsync(string name) => Cluster.GetLeaseAsync(Ns, name);
 
-    protected async Task<Dictionary<string, string?>> RolesAsync(string app)
-    {
-        var pods = await Client.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: $"app={app}");
-        return pods.Items.ToDictionary(p => p.Metadata.Name, p => p.Metadata.Labels?.TryGetValue(HighAvailabilityGroupSpec.DefaultRoleLabelKey, out var r) == true ? r : null);
-    }
+    protected Task<Dictionary<string, string?>> RolesAsync(string app) => Cluster.RolesAsync(Ns, app);
 
     protected async Task<string> DescribeAsync(string group, string app)
     {

@@ -7,6 +7,7 @@ namespace FailoverOperator.Testing;
 /// Plays the kubelet's part, since this control plane has no node: creates real Pod objects bound to
 /// a registered Node and writes their status through the status subresource, as a kubelet would.
 /// The endpoint controllers only take pods bound to a Node that exists: <see cref="EnsureNodeAsync"/>.
+/// That Node is tainted NoSchedule, so on a cluster with a scheduler (kind) no real pod lands on it.
 /// </summary>
 public sealed class KubeletStandIn(IKubernetes client, string ns)
 {
@@ -19,6 +20,7 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
             await client.CoreV1.CreateNodeAsync(new V1Node
             {
                 Metadata = new V1ObjectMeta { Name = NodeName, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
+                Spec = new V1NodeSpec { Taints = [new V1Taint { Key = "failover.dev/stand-in", Value = "true", Effect = "NoSchedule" }] },
             });
         }
         catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
@@ -28,10 +30,13 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
 
     private static int nextAddress;
     private readonly Dictionary<string, string> podIps = [];
+    private bool nodeEnsured;
     private readonly Dictionary<string, int> restarts = [];
 
     public async Task<V1Pod> CreatePodAsync(string name, IDictionary<string, string> labels, bool ready = true, IList<string>? finalizers = null)
     {
+        if (!nodeEnsured) await EnsureNodeAsync(client);
+        nodeEnsured = true;
         var pod = await client.CoreV1.CreateNamespacedPodAsync(new V1Pod
         {
             Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string>(labels), Finalizers = finalizers },

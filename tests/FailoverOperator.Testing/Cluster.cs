@@ -1,19 +1,18 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using FailoverOperator.Failover;
-using FailoverOperator.Testing;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
-namespace FailoverBench;
+namespace FailoverOperator.Testing;
 
 /// <summary>
-/// The API server connection and the fixtures the demo and the benchmark share: namespaces, member pods
-/// (created and brought to Running/Ready by the kubelet stand-in), groups and the active's Service.
+/// The API server connection and the fixtures the tests, the demo and the benchmark share: the CRD,
+/// namespaces, member pods (created and brought to Running/Ready by the kubelet stand-in), groups, Leases
+/// and the active's Service. Conventions: a group's member pods carry <c>app=&lt;group&gt;</c>.
 /// </summary>
-public sealed class Cluster : IDisposable
+public sealed partial class Cluster : IDisposable
 {
     /// <summary>Requests time out after 30 s. Both clients stamp response headers (<see cref="ResponseClock"/>).</summary>
     public IKubernetes Api { get; }
@@ -40,6 +39,28 @@ public sealed class Cluster : IDisposable
     }
 
     public async Task<string> ServerVersionAsync() => (await Api.Version.GetCodeAsync()).GitVersion;
+
+    /// <summary>Creates or replaces the CRD from crds/ and waits until it is Established.</summary>
+    public static async Task InstallCrdAsync(IKubernetes client)
+    {
+        var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(
+            await File.ReadAllTextAsync(RepoPaths.Of("crds", "failover.dev_highavailabilitygroups.yaml")));
+        try
+        {
+            var existing = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
+            crd.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
+            await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        }
+        await Wait.UntilAsync(async () =>
+        {
+            var current = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name);
+            return current.Status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true;
+        }, TimeSpan.FromSeconds(30), "the HighAvailabilityGroup CRD to be Established");
+    }
 
     public async Task RequireCrdAsync()
     {
@@ -112,59 +133,6 @@ public sealed class Cluster : IDisposable
     {
         try { return await Api.CoreV1.ReadNamespaceAsync(ns); }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return null; }
-    }
-
-    public static string MemberName(string group, int index) => $"{group}-{index}";
-
-    /// <summary>Creates the group's member pods <c>group-0..n-1</c> (label app=group), Running and Ready with pod IPs.</summary>
-    public static async Task CreateMembersAsync(KubeletStandIn kubelet, string group, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            await Retry(() => kubelet.CreatePodAsync(MemberName(group, i), new Dictionary<string, string> { [FailoverTimeline.GroupLabel] = group }));
-        }
-    }
-
-    public async Task CreateGroupAsync(string ns, string name, int? leaseSeconds = null)
-    {
-        var group = new HighAvailabilityGroup
-        {
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
-            Spec = new HighAvailabilityGroupSpec
-            {
-                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [FailoverTimeline.GroupLabel] = name } },
-            },
-        };
-        if (leaseSeconds is { } seconds) group.Spec.LeaseDurationSeconds = seconds;
-        await Retry(() => Api.CustomObjects.CreateNamespacedCustomObjectAsync(group, HighAvailabilityGroup.Group,
-            HighAvailabilityGroup.Version, ns, HighAvailabilityGroup.Plural));
-    }
-
-    public async Task<HighAvailabilityGroup?> GetGroupAsync(string ns, string name)
-    {
-        try
-        {
-            var raw = await Api.CustomObjects.GetNamespacedCustomObjectAsync(HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, ns, HighAvailabilityGroup.Plural, name);
-            return ((JsonElement)raw).Deserialize<HighAvailabilityGroup>();
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The Service that routes to the group's active pod: selects app=group and role=active.</summary>
-    public async Task CreateActiveServiceAsync(string ns, string name, string group)
-    {
-        await Api.CoreV1.CreateNamespacedServiceAsync(new V1Service
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            Spec = new V1ServiceSpec
-            {
-                Selector = new Dictionary<string, string> { [FailoverTimeline.GroupLabel] = group, [FailoverTimeline.RoleLabel] = Roles.Active },
-                Ports = [new V1ServicePort { Name = "http", Port = 80, TargetPort = 8080, Protocol = "TCP" }],
-            },
-        }, ns);
     }
 
     /// <summary>Retries transient API failures (timeouts, 429, 5xx) a few times.</summary>

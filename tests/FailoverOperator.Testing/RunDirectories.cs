@@ -1,4 +1,4 @@
-namespace FailoverOperator.IntegrationTests.Infrastructure;
+namespace FailoverOperator.Testing;
 
 /// <summary>
 /// Each test run starts its cluster in TMPDIR/PREFIX-PID and keeps that folder after `down`: only

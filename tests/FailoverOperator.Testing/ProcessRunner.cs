@@ -1,16 +1,17 @@
 using System.Diagnostics;
-using FailoverOperator.Testing;
 
-namespace FailoverOperator.IntegrationTests.Infrastructure;
+namespace FailoverOperator.Testing;
 
-/// <summary>Runs a program of the project's (scripts, helm, kubectl) with a deadline.</summary>
-public static class Command
+/// <summary>Runs a program (scripts, helm, kubectl) to completion with a deadline, capturing its output.</summary>
+public static class ProcessRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr)
     {
         public string Output => Stdout + Stderr;
     }
 
+    /// <summary>Runs in the repository's root when there is one (scripts resolve their paths from there).</summary>
+    /// <exception cref="TimeoutException">the program ran past <paramref name="timeout"/>; it is killed</exception>
     public static async Task<Result> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout,
         IEnumerable<(string Name, string Value)>? env = null, string? stdin = null)
     {
@@ -19,7 +20,7 @@ public static class Command
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = stdin is not null,
-            WorkingDirectory = RepoPaths.Root,
+            WorkingDirectory = RepoPaths.Found ?? Environment.CurrentDirectory,
         };
         foreach (var (name, value) in env ?? []) start.Environment[name] = value;
         using var process = Process.Start(start)!;
@@ -50,8 +51,10 @@ public static class Command
         var result = await RunAsync(file, args, timeout, env, stdin);
         if (result.ExitCode != 0)
         {
-            throw new Xunit.Sdk.XunitException($"{file} {string.Join(' ', args)} failed ({result.ExitCode}):\n{result.Output}");
+            throw new ProcessFailedException($"{file} {string.Join(' ', args)} failed ({result.ExitCode}):\n{result.Output}");
         }
         return result;
     }
 }
+
+public sealed class ProcessFailedException(string message) : Exception(message);

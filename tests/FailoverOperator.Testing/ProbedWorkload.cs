@@ -76,22 +76,16 @@ public static class ProbedWorkload
     }
 
     /// <summary>Runs kubectl; on timeout it is killed and the result says so (exit code -1).</summary>
-    internal static async Task<ExecResult> RunKubectlAsync(string[] args, TimeSpan timeout)
+    public static async Task<ExecResult> RunKubectlAsync(string[] args, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo("kubectl", args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            var result = await ProcessRunner.RunAsync("kubectl", args, timeout);
+            return new ExecResult(result.ExitCode, result.Output);
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException e)
         {
-            process.Kill(entireProcessTree: true);
-            return new ExecResult(-1, $"kubectl {string.Join(' ', args)} took longer than {timeout.TotalSeconds:0} s: {await stdout}{await stderr}");
+            return new ExecResult(-1, e.Message);
         }
-        return new ExecResult(process.ExitCode, await stdout + await stderr);
     }
 }

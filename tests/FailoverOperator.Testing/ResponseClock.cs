@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace FailoverBench;
+namespace FailoverOperator.Testing;
 
 /// <summary>
 /// Stamps the moment an API response's headers arrive, before the client reads and deserializes the

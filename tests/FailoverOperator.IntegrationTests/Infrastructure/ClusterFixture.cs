@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using k8s;
+
+namespace FailoverOperator.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A cluster the tests run against, started once per test run by a script of hack/ (whose watchdog
+/// stops it if this process dies) in a run directory of its own; or, with USE_EXISTING_CLUSTER=true,
+/// the cluster in KUBECONFIG (kind, for example). Either way the CRD is installed from crds/.
+/// </summary>
+public abstract class ClusterFixture(string script, string runPrefix) : IAsyncLifetime
+{
+    protected string? RunDir { get; private set; }
+
+    public string KubeconfigPath { get; private set; } = "";
+    public IKubernetes Client { get; private set; } = null!;
+    /// <summary>Started by the tests (so it may be restarted), not a user's existing cluster.</summary>
+    public bool IsOwned => RunDir is not null;
+    public TimeSpan StartTime { get; private set; }
+
+    public static bool UseExistingCluster =>
+        string.Equals(Environment.GetEnvironmentVariable("USE_EXISTING_CLUSTER"), "true", StringComparison.OrdinalIgnoreCase);
+
+    public async Task InitializeAsync()
+    {
+        var watch = Stopwatch.StartNew();
+        if (UseExistingCluster)
+        {
+            KubeconfigPath = Kubeconfigs.Default;
+        }
+        else
+        {
+            RunDir = RunDirectories.ForThisRun(runPrefix);
+            await RunScriptAsync(["up", RunDir], TimeSpan.FromMinutes(20), ("OWNER_PID", Environment.ProcessId.ToString()));
+            KubeconfigPath = Path.Combine(RunDir, "kubeconfig");
+            Started(RunDir);
+        }
+        StartTime = watch.Elapsed;
+        Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
+        await Cluster.InstallCrdAsync(Client);
+    }
+
+    /// <summary>Reads what the script left in its run directory besides the kubeconfig.</summary>
+    protected virtual void Started(string runDir)
+    {
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (RunDir is not null) await RunScriptAsync(["down", RunDir], TimeSpan.FromMinutes(3));
+    }
+
+    public virtual Task RestartApiServerAsync() => throw new NotSupportedException($"hack/{script} cannot restart the API server alone");
+
+    protected Task RunScriptAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env) =>
+        ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", script), .. args], timeout, env);
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Sockets;
+using k8s;
+
+namespace FailoverOperator.Testing;
+
+/// <summary>
+/// A loopback TCP forwarder in front of the API server that a test can cut and restore: while cut,
+/// open connections are closed and new ones are refused, as an API server outage or a network
+/// partition looks to one client. The TLS session passes through untouched. No kernel settings:
+/// only this process's sockets.
+/// </summary>
+public sealed class CuttableProxy : IAsyncDisposable
+{
+    private readonly IPEndPoint target;
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly List<TcpClient> open = [];
+    private readonly Lock gate = new();
+    private readonly Task accepting;
+    private volatile bool cut;
+
+    private CuttableProxy(IPEndPoint target)
+    {
+        this.target = target;
+        listener.Start();
+        accepting = Task.Run(AcceptAsync);
+    }
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    /// <summary>A proxy to the API server of <paramref name="kubeconfig"/>, and a copy of that kubeconfig pointing at the proxy.</summary>
+    public static (CuttableProxy Proxy, string Kubeconfig) InFrontOf(string kubeconfig, string directory)
+    {
+        var config = KubernetesYaml.Deserialize<k8s.KubeConfigModels.K8SConfiguration>(File.ReadAllText(kubeconfig));
+        var cluster = config.Clusters.Single().ClusterEndpoint;
+        var server = new Uri(cluster.Server);
+        var proxy = new CuttableProxy(new IPEndPoint(IPAddress.Parse(server.Host == "localhost" ? "127.0.0.1" : server.Host), server.Port));
+        cluster.Server = new UriBuilder(server) { Port = proxy.Port }.Uri.ToString().TrimEnd('/');
+        var path = Path.Combine(directory, $"kubeconfig-proxy-{proxy.Port}");
+        File.WriteAllText(path, KubernetesYaml.Serialize(config));
+        return (proxy, path);
+    }
+
+    /// <summary>Closes every open connection and refuses new ones until <see cref="Restore"/>.</summary>
+    public void Cut()
+    {
+        cut = true;
+        lock (gate)
+        {
+            foreach (var client in open) client.Dispose();
+            open.Clear();
+        }
+    }
+
+    public void Restore() => cut = false;
+
+    private async Task AcceptAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await listener.AcceptTcpClientAsync(stopping.Token); }
+            catch (Exception) when (stopping.IsCancellationRequested) { return; }
+            if (cut)
+            {
+                // Reset rather than a clean close: a refused connection, as from a server that is down.
+                client.Client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+                continue;
+            }
+            _ = Task.Run(() => ForwardAsync(client));
+        }
+    }
+
+    private async Task ForwardAsync(TcpClient client)
+    {
+        using var upstream = new TcpClient();
+        try
+        {
+            await upstream.ConnectAsync(target, stopping.Token);
+            lock (gate)
+            {
+                open.Add(client);
+                open.Add(upstream);
+            }
+            var a = client.GetStream().CopyToAsync(upstream.GetStream(), stopping.Token);
+            var b = upstream.GetStream().CopyToAsync(client.GetStream(), stopping.Token);
+            await Task.WhenAny(a, b);
+        }
+        catch (Exception)
+        {
+            // A cut, a closed peer or the proxy stopping: the connection ends either way.
+        }
+        finally
+        {
+            lock (gate)
+            {
+                open.Remove(client);
+                open.Remove(upstream);
+            }
+            client.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        listener.Stop();
+        Cut();
+        try { await accepting; } catch (OperationCanceledException) { }
+        stopping.Dispose();
+    }
+}
