@@ -75,20 +75,8 @@ public class OperatorProcessTests(ControlPlane plane, ITestOutputHelper output) 
     {
         // An identity that may watch pods and groups in this namespace, but not Leases.
         const string identity = "narrow";
-        await Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = identity } }, Ns);
-        V1PolicyRule Watch(string group, string resource) => new() { ApiGroups = [group], Resources = [resource], Verbs = ["get", "list", "watch"] };
-        var role = new V1Role
-        {
-            Metadata = new V1ObjectMeta { Name = identity },
-            Rules = [Watch("", "pods"), Watch(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural)],
-        };
-        await Client.RbacAuthorizationV1.CreateNamespacedRoleAsync(role, Ns);
-        await Client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
-        {
-            Metadata = new V1ObjectMeta { Name = identity },
-            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = identity },
-            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = identity, NamespaceProperty = Ns }],
-        }, Ns);
+        V1PolicyRule Watch(string group, string resource) => Rule(group, resource, "get", "list", "watch");
+        var role = await CreateServiceAccountWithRoleAsync(identity, Watch("", "pods"), Watch(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural));
 
         var op = await StartOperatorAsync(identity, waitReady: false, kubeconfig: await ServiceAccountKubeconfigAsync(identity));
         (int Status, string Body) readiness = default;

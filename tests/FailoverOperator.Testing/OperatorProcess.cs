@@ -8,14 +8,17 @@ using System.Runtime.InteropServices;
 namespace FailoverOperator.Testing;
 
 /// <summary>How to start the operator process.</summary>
-/// <param name="Dll">FailoverOperator.dll; by default the one beside this program (a project reference puts it there)</param>
+/// <param name="Dll">FailoverOperator.dll; by default $FAILOVER_OPERATOR_DLL (to test another build, an older one
+/// say), else the one beside this program (a project reference puts it there)</param>
 /// <param name="Namespace">--namespace; null: every namespace</param>
 /// <param name="LogPath">append its output to this file (the benchmark: no pipe for this process to drain);
 /// null: keep it in memory (<see cref="OperatorProcess.Log"/>)</param>
 /// <param name="PidFile">where its PID is written while it runs (for scripts that clean up after a crash)</param>
 public sealed record OperatorLaunch(string Kubeconfig)
 {
-    public string Dll { get; init; } = Path.Combine(AppContext.BaseDirectory, "FailoverOperator.dll");
+    public string Dll { get; init; } = Environment.GetEnvironmentVariable("FAILOVER_OPERATOR_DLL") is { Length: > 0 } dll
+        ? dll
+        : Path.Combine(AppContext.BaseDirectory, "FailoverOperator.dll");
     public string? Namespace { get; init; }
     public string? Identity { get; init; }
     public IEnumerable<string> Args { get; init; } = [];

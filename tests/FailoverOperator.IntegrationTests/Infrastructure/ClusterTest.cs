@@ -16,6 +16,7 @@ public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output
 {
     private readonly List<OperatorProcess> operators = [];
     private readonly List<string> tempFiles = [];
+    private readonly List<CuttableProxy> proxies = [];
 
     protected ClusterFixture Plane { get; } = plane;
     protected ITestOutputHelper Output { get; } = output;
@@ -41,6 +42,7 @@ public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output
             await op.DisposeAsync();
             Output.WriteLine($"--- operator {op.Identity} log ---\n{op.Log}");
         }
+        foreach (var proxy in proxies) await proxy.DisposeAsync();
         var problem = await Recorder.ProblemAsync();
         await Recorder.DisposeAsync();
         try { await Client.CoreV1.DeleteNamespaceAsync(Ns); } catch (HttpOperationException) { }
@@ -50,6 +52,16 @@ public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output
         }
         Cluster.Dispose();
         Assert.Null(problem);
+    }
+
+    /// <summary>A proxy in front of the API server that the test can cut, and a kubeconfig through it
+    /// (beside the original, so its relative certificate paths still hold).</summary>
+    protected (CuttableProxy Proxy, string Kubeconfig) StartProxy()
+    {
+        var (proxy, kubeconfig) = CuttableProxy.InFrontOf(Plane.KubeconfigPath, Path.GetDirectoryName(Plane.KubeconfigPath)!);
+        proxies.Add(proxy);
+        tempFiles.Add(kubeconfig);
+        return (proxy, kubeconfig);
     }
 
     /// <summary>An operator watching this test's namespace (or every namespace), stopped and its log shown at the end.</summary>
@@ -78,6 +90,23 @@ public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output
         var user = System.Text.RegularExpressions.Regex.Escape($"system:serviceaccount:{serviceAccountNamespace}:{serviceAccount}");
         return new($"User {quote}{user}{quote} cannot {System.Text.RegularExpressions.Regex.Escape(what)}");
     }
+
+    /// <summary>A ServiceAccount of this namespace allowed exactly <paramref name="rules"/> here.</summary>
+    protected async Task<V1Role> CreateServiceAccountWithRoleAsync(string name, params V1PolicyRule[] rules)
+    {
+        await Client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = name } }, Ns);
+        var role = await Client.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role { Metadata = new V1ObjectMeta { Name = name }, Rules = rules }, Ns);
+        await Client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = name },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = name, NamespaceProperty = Ns }],
+        }, Ns);
+        return role;
+    }
+
+    protected static V1PolicyRule Rule(string apiGroup, string resource, params string[] verbs) =>
+        new() { ApiGroups = [apiGroup], Resources = [resource], Verbs = verbs };
 
     /// <summary>A kubeconfig that authenticates as the ServiceAccount with a token from the TokenRequest API.</summary>
     protected async Task<string> ServiceAccountKubeconfigAsync(string serviceAccount)

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using FailoverOperator.Failover;
+using FailoverOperator.IntegrationTests.Infrastructure;
+using FailoverOperator.Testing;
+using k8s;
+using k8s.Models;
+
+namespace FailoverOperator.IntegrationTests;
+
+/// <summary>
+/// spec.fencing: Agent, on the real API server. The test writes what a pod's agent would write (its
+/// acknowledgement) and what a kubelet would report, so each proof of the wait rule is shown alone.
+/// </summary>
+[Collection(ControlPlaneCollection.Name)]
+public class FencedFailoverTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
+{
+    private async Task<string> StartAgentGroupAsync(int leaseSeconds)
+    {
+        await CreatePodsAsync("db", 3);
+        await CreateGroupAsync("db", "db", s => { s.Fencing = FencingModes.Agent; s.LeaseDurationSeconds = leaseSeconds; });
+        await StartOperatorAsync();
+        return await WaitForActiveAsync("db", "db");
+    }
+
+    /// <summary>The fencing record while the Lease has no holder; null otherwise.</summary>
+    private async Task<FencingRecord?> FencingAsync() =>
+        await GetLeaseAsync("db") is { } lease && string.IsNullOrEmpty(lease.Spec?.HolderIdentity) ? GroupLease.FencingOf(lease) : null;
+
+    private async Task<FencingRecord> WaitForFencingAsync()
+    {
+        FencingRecord? fencing = null;
+        await Wait.UntilAsync(async () => (fencing = await FencingAsync()) is not null, Wait.Default, "the Lease taken away from the failed active");
+        return fencing!;
+    }
+
+    [Fact]
+    public async Task TheNewActiveIsPromotedOnlyAfterTheOldOnesAgentAcknowledges()
+    {
+        var first = await StartAgentGroupAsync(leaseSeconds: 300);
+        await Kubelet.SetReadyAsync(first, false);
+
+        var fencing = await WaitForFencingAsync();
+        Assert.Equal((first, 0, FailoverReasons.NotReady), (fencing.From, fencing.Term, fencing.Reason));
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.FencingOldActive, Wait.Default, "phase FencingOldActive");
+        Assert.DoesNotContain(Roles.Active, (await RolesAsync("db")).Values);
+        Assert.NotNull(await FencingAsync()); // no proof yet: still waiting
+
+        await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { annotations = new Dictionary<string, string> { [Roles.DemotedTermAnnotation] = "0" } } },
+            V1Patch.PatchType.MergePatch), first, Ns);
+        var second = await WaitForActiveAsync("db", "db", x => x != first);
+        var status = (await GetGroupAsync("db")).Status!;
+        Assert.Equal((first, second, 1, 1), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Term, status.FailoverCount));
+        Assert.Equal(1, (await GetLeaseAsync("db"))!.Spec.LeaseTransitions);
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Fenced)).Any(e => e.Message.Contains("acknowledged giving up term 0")),
+            Wait.Default, "a Fenced event naming the acknowledgement");
+    }
+
+    [Fact]
+    public async Task TerminatedContainersAreProofAtOnce()
+    {
+        var first = await StartAgentGroupAsync(leaseSeconds: 300);
+        await Kubelet.SetFailedAsync(first);
+        await WaitForActiveAsync("db", "db", x => x != first);
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Fenced)).Any(e => e.Message.Contains("containers have terminated")),
+            Wait.Default, "a Fenced event naming the terminated containers");
+    }
+
+    [Fact]
+    public async Task ADeletedPodIsNoProofTheNewActiveWaitsOutTheLease()
+    {
+        const int leaseSeconds = 5;
+        var first = await StartAgentGroupAsync(leaseSeconds: 300);
+        await PatchGroupSpecAsync("db", new { leaseDurationSeconds = leaseSeconds });
+        // Force-deleted: on a cut-off node its process may still run, so only the expiry may end the wait.
+        await Client.CoreV1.DeleteNamespacedPodAsync(first, Ns, new V1DeleteOptions { GracePeriodSeconds = 0 });
+        await WaitForFencingAsync();
+        var fencedAt = Stopwatch.GetTimestamp();
+        await WaitForActiveAsync("db", "db", x => x != first);
+        var waited = Stopwatch.GetElapsedTime(fencedAt);
+        Output.WriteLine($"promoted {waited.TotalMilliseconds:0} ms after the Lease was seen taken away");
+        // Seen here a little after the operator saw its own write, so a little less than the lease.
+        Assert.True(waited >= TimeSpan.FromSeconds(leaseSeconds - 1), $"promoted after {waited.TotalMilliseconds:0} ms, before the old lease expired");
+        Assert.Contains("its lease expired", (await EventsAsync(EventReasons.Fenced)).Single().Message);
+    }
+
+    [Fact]
+    public async Task AnActiveWhoseAgentStopsRenewingIsFencedAfterItsLease()
+    {
+        // Nobody plays the agent here: the elected pod's Lease is never renewed.
+        var first = await StartAgentGroupAsync(leaseSeconds: 3);
+        var fencing = await WaitForFencingAsync();
+        Assert.Equal((first, FailoverReasons.LeaseExpired), (fencing.From, fencing.Reason));
+    }
+
+    [Fact]
+    public async Task AGroupInLabelModeWritesNothingWhileHealthy()
+    {
+        await CreatePodsAsync("db", 3);
+        await CreateGroupAsync("db", "db", s => s.LeaseDurationSeconds = 2);
+        var op = await StartOperatorAsync();
+        await WaitForActiveAsync("db", "db");
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.Healthy, Wait.Default, "phase Healthy");
+        var writes = await WritesAsync(op);
+        // Three lease durations: an operator that renewed at half the lease would have written three times.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.Equal(writes, await WritesAsync(op));
+    }
+
+    private static async Task<double> WritesAsync(OperatorProcess op) =>
+        (await op.ScrapeAsync()).Series.Where(s => s.Key.StartsWith("failover_operator_api_requests_total", StringComparison.Ordinal)
+            && (s.Key.Contains("\"PUT\"") || s.Key.Contains("\"PATCH\"") || s.Key.Contains("\"POST\""))).Sum(s => s.Value);
+}
