@@ -87,7 +87,8 @@ public sealed partial class BenchReport
         foreach (var s in Scales.Where(s => s.Steady is not null))
         {
             w.WriteLine($"  N={s.Groups}: steady RSS {s.Steady!.RssMb:0} MB = {s.Steady.RssAnonMb:0} MB anonymous (GC heap, native) + {s.Steady.RssFileMb:0} MB file-backed (mapped assemblies) + {s.Steady.RssShmemMb:0} MB shared (JIT code, W^X double mapping)");
-            w.WriteLine($"  N={s.Groups}: steady requests/min by verb and code: {string.Join(", ", s.Steady!.RequestsPerMinuteByVerb.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:0.#}"))}");
+            var byVerb = s.Steady!.RequestsPerMinuteByVerb.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:0.#}").ToList();
+            w.WriteLine($"  N={s.Groups}: steady requests/min by verb and code: {(byVerb.Count == 0 ? "none" : string.Join(", ", byVerb))}");
         }
         foreach (var s in Scales.Where(s => s.ReducedBecause is not null && s.Groups > 0))
         {
