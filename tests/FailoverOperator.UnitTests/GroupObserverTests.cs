@@ -28,14 +28,15 @@ public class GroupObserverTests
         Status = new HighAvailabilityGroupStatus { ActiveFailure = failure },
     };
 
-    private static V1Pod Pod(string name, string app, string? claimedBy = null) => new()
+    private static V1Pod Pod(string name, string app, string? claimedBy = null, Dictionary<string, string>? annotations = null, string? node = null) => new()
     {
         Metadata = new V1ObjectMeta
         {
             Name = name, NamespaceProperty = "ns", ResourceVersion = "2",
             Labels = new Dictionary<string, string> { ["app"] = app },
-            Annotations = claimedBy is null ? null : new Dictionary<string, string> { [Roles.GroupAnnotation] = claimedBy },
+            Annotations = claimedBy is null ? annotations : new Dictionary<string, string>(annotations ?? []) { [Roles.GroupAnnotation] = claimedBy },
         },
+        Spec = node is null ? null : new V1PodSpec { NodeName = node },
         Status = new V1PodStatus { Phase = "Running" },
     };
 
@@ -70,6 +71,21 @@ public class GroupObserverTests
         Assert.Equal(["a", "b", "e"], observation.Members.Select(m => m.Name).Order());
         Assert.Equal([true, false, false], observation.Members.OrderBy(m => m.Name).Select(m => m.Annotated));
         Assert.Equal(["c"], observation.FormerMembers);
+    }
+
+    [Theory]
+    [InlineData("7", null, 7, true, null)]
+    [InlineData("-2", "false", -2, false, null)]
+    [InlineData("high", null, 0, true, "failover.dev/priority=\"high\" is not an integer; read as 0")]
+    [InlineData(null, "no", 0, true, "failover.dev/promotable=\"no\" is neither \"true\" nor \"false\"; read as true")]
+    public void MemberAnnotationsAreReadAndBadValuesReported(string? priority, string? promotable, int expectedPriority, bool expectedPromotable, string? problem)
+    {
+        var annotations = new Dictionary<string, string>();
+        if (priority is not null) annotations[Roles.PriorityAnnotation] = priority;
+        if (promotable is not null) annotations[Roles.PromotableAnnotation] = promotable;
+        var member = Observer([Group("db", "db")], [Pod("a", "db", annotations: annotations, node: "n1")], []).Observe("ns/db", new DateTimeOffset(T0))!
+            .Observation.Members.Single();
+        Assert.Equal((expectedPriority, expectedPromotable, "n1", problem), (member.Priority, member.Promotable, member.Node, member.AnnotationProblem));
     }
 
     [Fact]

@@ -43,14 +43,15 @@ public sealed class FailoverController
     }
 
     /// <summary>
-    /// The decision reads a pod's metadata, phase, conditions and whether its containers terminated; the rest is dropped so the cache
+    /// The decision reads a pod's metadata, node, phase, conditions and whether its containers terminated; the rest is dropped so the cache
     /// stays small. Listed pods come without apiVersion and kind, which an Event's involvedObject needs.
     /// </summary>
     private static V1Pod StripPod(V1Pod pod)
     {
         pod.ApiVersion ??= V1Pod.KubeApiVersion;
         pod.Kind ??= V1Pod.KubeKind;
-        pod.Spec = null;
+        // Only the node: the failed active's node is the last place to look for its replacement.
+        pod.Spec = pod.Spec?.NodeName is { } node ? new V1PodSpec { NodeName = node } : null;
         if (pod.Status is { } status)
         {
             pod.Status = new V1PodStatus

@@ -29,7 +29,7 @@ public static partial class FailoverDecision
         var failure = new ActiveFailure { Pod = from, Reason = fencing.Reason, Since = fencing.DetectedAt };
         var expiresAt = (o.Lease!.SeenSince ?? o.Now) + LeaseDuration(o);
         var proof = Proof(o.FencedPod, fencing.Term, expiresAt, o.Now);
-        var candidate = BestCandidate(o.Members, exclude: from) ?? BestCandidate(o.Members, exclude: null);
+        var candidate = BestCandidate(o.Members, exclude: from, avoidNode: o.FencedPod?.Node) ?? BestCandidate(o.Members, exclude: null);
 
         if (proof is null)
         {

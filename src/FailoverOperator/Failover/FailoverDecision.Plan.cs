@@ -30,6 +30,11 @@ public static partial class FailoverDecision
         return plan with { RoleChanges = [] };
     }
 
+    private static string ExcludedReady(GroupObservation o, string? active) =>
+        o.Members.Where(p => p.IsHealthy && !p.Promotable && p.Name != active).Select(p => p.Name).Order(StringComparer.Ordinal).ToList() is { Count: > 0 } excluded
+            ? $" (Ready but excluded with {Roles.PromotableAnnotation}=false: {string.Join(", ", excluded)})"
+            : "";
+
     /// <summary>The active failed and nothing can replace it yet: said once, as a Warning.</summary>
     private static FailoverPlan Degraded(GroupObservation o, string? active, string message, ActiveFailure failure)
     {
@@ -52,7 +57,7 @@ public static partial class FailoverDecision
         FailoverRecord? failover = null,
         IReadOnlyList<PlannedEvent>? events = null)
     {
-        var readyStandbys = o.Members.Count(p => p.IsHealthy && p.Name != active);
+        var readyStandbys = o.Members.Count(p => p.IsCandidate && p.Name != active);
         var status = new HighAvailabilityGroupStatus
         {
             ActivePod = active,
@@ -67,7 +72,7 @@ public static partial class FailoverDecision
         var degraded = !available.Status
             ? (true, available.Reason, available.Message)
             : readyStandbys == 0
-                ? (true, "NoReadyStandby", $"no standby is Ready: if {active} fails there is nothing to fail over to")
+                ? (true, "NoReadyStandby", $"no promotable standby is Ready: if {active} fails there is nothing to fail over to{ExcludedReady(o, active)}")
                 : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over");
         status.Conditions =
         [
@@ -77,6 +82,11 @@ public static partial class FailoverDecision
         if (phase == GroupPhase.Invalid)
         {
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
+        }
+        if (o.Members.Where(p => p.AnnotationProblem is not null).Select(p => $"pod {p.Name}: {p.AnnotationProblem}").ToList() is { Count: > 0 } problems)
+        {
+            status.Conditions.Add(Condition(o, ConditionTypes.InvalidAnnotation, true, ConditionTypes.InvalidAnnotation,
+                string.Join("; ", problems.Order(StringComparer.Ordinal))));
         }
         return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, failover);
     }

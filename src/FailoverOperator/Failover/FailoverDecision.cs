@@ -35,7 +35,7 @@ public static partial class FailoverDecision
 
         var since = o.ActiveUnhealthySince ?? o.Now;
         var activeFailure = new ActiveFailure { Pod = holderName, Reason = unhealthyReason, Since = since.UtcDateTime };
-        var candidate = BestCandidate(o.Members, exclude: holderName);
+        var candidate = BestCandidate(o.Members, exclude: holderName, avoidNode: holder?.Node);
         var failure = $"active pod {holderName} is unhealthy ({Describe(unhealthyReason)})";
 
         if (o.Spec.Paused)
@@ -47,7 +47,7 @@ public static partial class FailoverDecision
 
         if (candidate is null)
         {
-            var message = $"{failure} and no standby is Ready; " +
+            var message = $"{failure} and no standby is Ready{ExcludedReady(o, holderName)}; " +
                 (holder is null ? "nothing can be promoted until a member becomes Ready"
                                 : $"{holderName} keeps the active role until a standby becomes Ready");
             return Degraded(o, active: holder?.Name, message, activeFailure);
@@ -143,10 +143,16 @@ public static partial class FailoverDecision
             ? pending
             : null;
 
-    /// <summary>The eligible pod Ready the longest (earliest Ready transition), ties broken by name.</summary>
-    public static PodState? BestCandidate(IEnumerable<PodState> pods, string? exclude) =>
-        pods.Where(p => p.IsHealthy && p.Name != exclude)
-            .OrderBy(p => p.ReadySince ?? DateTimeOffset.MaxValue)
+    /// <summary>
+    /// The pod to promote among the healthy, promotable ones: not on <paramref name="avoidNode"/> (the
+    /// failed active's node, which may be what failed), then the highest failover.dev/priority, then
+    /// Ready the longest (earliest Ready transition), then by name.
+    /// </summary>
+    public static PodState? BestCandidate(IEnumerable<PodState> pods, string? exclude, string? avoidNode = null) =>
+        pods.Where(p => p.IsCandidate && p.Name != exclude)
+            .OrderBy(p => avoidNode is not null && p.Node == avoidNode)
+            .ThenByDescending(p => p.Priority)
+            .ThenBy(p => p.ReadySince ?? DateTimeOffset.MaxValue)
             .ThenBy(p => p.Name, StringComparer.Ordinal)
             .FirstOrDefault();
 }

@@ -75,6 +75,8 @@ public sealed class GroupObserver(FailoverCaches caches)
 
     private static PodState ToPodState(V1Pod pod, string roleKey, bool annotated)
     {
+        var priority = PriorityOf(pod);
+        var promotable = PromotableOf(pod);
         var ready = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
         var isReady = ready?.Status == "True";
         return new PodState(
@@ -86,8 +88,26 @@ public sealed class GroupObserver(FailoverCaches caches)
             isReady ? ToOffset(ready!.LastTransitionTime) : null,
             pod.Metadata.DeletionTimestamp is not null,
             int.TryParse(pod.GetAnnotation(Roles.DemotedTermAnnotation), out var term) ? term : null,
-            Stopped(pod));
+            Stopped(pod),
+            priority.Value,
+            promotable.Value,
+            pod.Spec?.NodeName,
+            priority.Problem ?? promotable.Problem);
     }
+
+    /// <summary>failover.dev/priority: an integer, default 0; anything else is reported and read as 0.</summary>
+    private static (int Value, string? Problem) PriorityOf(V1Pod pod) =>
+        pod.GetAnnotation(Roles.PriorityAnnotation) is not { } raw ? (0, null)
+        : int.TryParse(raw, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) ? (value, null)
+        : (0, $"{Roles.PriorityAnnotation}=\"{raw}\" is not an integer; read as 0");
+
+    /// <summary>failover.dev/promotable: "false" excludes the pod, "true" or nothing does not; anything else is reported and read as true.</summary>
+    private static (bool Value, string? Problem) PromotableOf(V1Pod pod) => pod.GetAnnotation(Roles.PromotableAnnotation) switch
+    {
+        null or "true" => (true, null),
+        "false" => (false, null),
+        var raw => (true, $"{Roles.PromotableAnnotation}=\"{raw}\" is neither \"true\" nor \"false\"; read as true"),
+    };
 
     /// <summary>The kubelet reports that nothing of the pod runs any more.</summary>
     private static bool Stopped(V1Pod pod) =>

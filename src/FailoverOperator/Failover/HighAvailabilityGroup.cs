@@ -82,7 +82,7 @@ public sealed class HighAvailabilityGroupStatus
     [EnumValues(typeof(GroupPhase), nameof(GroupPhase.All))]
     [JsonPropertyName("phase")] public string? Phase { get; set; }
 
-    [Description("Members other than the active that are Running and Ready.")]
+    [Description("Members other than the active that are Running, Ready and promotable.")]
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
 
     [Description("Failovers performed (initial election does not count): the Lease's leaseTransitions, so it cannot drift.")]
@@ -169,6 +169,10 @@ public static class Roles
     public const string LeaseFailoverAnnotation = "failover.dev/failover";
     /// <summary>Annotation on the per-group Lease while its holder is empty: who is being fenced, in which term (JSON).</summary>
     public const string LeaseFencingAnnotation = "failover.dev/fencing";
+    /// <summary>Annotation on a member: its preference as a candidate (an integer, higher first; default 0).</summary>
+    public const string PriorityAnnotation = "failover.dev/priority";
+    /// <summary>Annotation on a member: "false" excludes it from promotion (it stays a member, as a standby).</summary>
+    public const string PromotableAnnotation = "failover.dev/promotable";
     /// <summary>Annotation a pod's agent writes after it stopped acting: the term it gave up.</summary>
     public const string DemotedTermAnnotation = "failover.dev/demoted-term";
 }

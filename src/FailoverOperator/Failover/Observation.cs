@@ -10,9 +10,16 @@ public sealed record PodState(
     DateTimeOffset? ReadySince,
     bool Terminating,
     int? DemotedTerm = null,
-    bool Stopped = false)
+    bool Stopped = false,
+    int Priority = 0,
+    bool Promotable = true,
+    string? Node = null,
+    string? AnnotationProblem = null)
 {
     public bool IsHealthy => UnhealthyReason is null;
+
+    /// <summary>Healthy and not excluded from promotion: it may become the active.</summary>
+    public bool IsCandidate => IsHealthy && Promotable;
 
     /// <summary>Why this pod cannot be (or stay) active; null when it is healthy.</summary>
     public string? UnhealthyReason =>
@@ -87,6 +94,8 @@ public static class ConditionTypes
     public const string Available = "Available";
     public const string Degraded = "Degraded";
     public const string InvalidSpec = "InvalidSpec";
+    /// <summary>A member's failover annotation has a value the operator cannot use; it is read as its default.</summary>
+    public const string InvalidAnnotation = "InvalidAnnotation";
 }
 
 public static class EventTypes
