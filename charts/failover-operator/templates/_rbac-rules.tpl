@@ -15,7 +15,7 @@ permission next to the code that needs it and run make crds; do not edit this fi
   verbs: ["create", "list", "update", "watch"]
 - apiGroups: ["failover.dev"]
   resources: ["highavailabilitygroups"]
-  verbs: ["list", "watch"]
+  verbs: ["list", "patch", "watch"]
 - apiGroups: ["failover.dev"]
   resources: ["highavailabilitygroups/status"]
   verbs: ["patch"]

@@ -9,17 +9,18 @@ namespace FailoverOperator.Failover;
 public static partial class FailoverDecision
 {
     /// <summary>Write 1: the Lease loses its holder (the old agent can no longer renew) and records whom it fences.</summary>
-    private static FailoverPlan StartFencing(GroupObservation o, string from, string reason, DateTimeOffset detectedAt, PodState candidate, string failure)
+    private static FailoverPlan StartFencing(GroupObservation o, string from, string reason, DateTimeOffset detectedAt, PodState candidate, string failure,
+        string? to = null)
     {
         var fencing = new FencingRecord
         {
-            From = from, Term = o.Lease!.Transitions, Reason = reason, DetectedAt = detectedAt.UtcDateTime, Since = o.Now.UtcDateTime,
+            From = from, Term = o.Lease!.Transitions, Reason = reason, DetectedAt = detectedAt.UtcDateTime, Since = o.Now.UtcDateTime, To = to,
         };
         var message = $"{failure}; its Lease is taken away and {candidate.Name} is promoted once {from} is proven stopped for term {fencing.Term}";
         return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
             available: (false, "FencingOldActive", message), failure: new ActiveFailure { Pod = from, Reason = reason, Since = detectedAt.UtcDateTime },
             requeueAfter: LeaseDuration(o),
-            events: [new PlannedEvent(EventTypes.Warning, EventReasons.FencingStarted, message, from)]);
+            events: [new PlannedEvent(reason == FailoverReasons.Switchover ? EventTypes.Normal : EventTypes.Warning, EventReasons.FencingStarted, message, from)]);
     }
 
     /// <summary>The Lease has no holder because <paramref name="fencing"/>.From is being fenced: promote once proven, else wait.</summary>
@@ -29,7 +30,9 @@ public static partial class FailoverDecision
         var failure = new ActiveFailure { Pod = from, Reason = fencing.Reason, Since = fencing.DetectedAt };
         var expiresAt = (o.Lease!.SeenSince ?? o.Now) + LeaseDuration(o);
         var proof = Proof(o.FencedPod, fencing.Term, expiresAt, o.Now);
-        var candidate = BestCandidate(o.Members, exclude: from, avoidNode: o.FencedPod?.Node) ?? BestCandidate(o.Members, exclude: null);
+        var requested = o.Members.FirstOrDefault(p => p.Name == fencing.To && p.IsCandidate);
+        var candidate = requested ?? BestCandidate(o.Members, exclude: from, avoidNode: o.FencedPod?.Node) ?? BestCandidate(o.Members, exclude: null);
+        var switchover = fencing.Reason == FailoverReasons.Switchover;
 
         if (proof is null)
         {
@@ -37,7 +40,7 @@ public static partial class FailoverDecision
                           $"({Roles.DemotedTermAnnotation}), its containers terminated, or its lease expiring at {expiresAt.UtcDateTime:O}" +
                           (candidate is null ? "" : $"; then {candidate.Name} is promoted");
             return Plan(o, active: null, GroupPhase.FencingOldActive, LeaseAction.None,
-                available: (false, "FencingOldActive", message), failure: failure, requeueAfter: expiresAt - o.Now);
+                available: (false, "FencingOldActive", message), failure: failure, requeueAfter: expiresAt - o.Now) with { SwitchoverUnderway = switchover };
         }
         if (candidate is null)
         {
@@ -54,7 +57,7 @@ public static partial class FailoverDecision
         return Promote(o, new FailoverRecord
         {
             From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = fencing.DetectedAt, Term = fencing.Term + 1,
-        }, before: [fenced]);
+        }, before: [fenced], requested: fencing.To);
     }
 
     /// <summary>Which proof, if any, shows the fenced pod stopped acting in <paramref name="term"/>. A pod

@@ -6,8 +6,12 @@ namespace FailoverOperator.Failover;
 public static partial class FailoverDecision
 {
     /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
-    private static PlannedEvent[] FailoverEvents(FailoverRecord record) =>
-    [
+    private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.Switchover
+    ? [
+        new(EventTypes.Normal, EventReasons.SwitchedOver, $"switched over from {record.From} to {record.To} as requested (term {record.Term})", record.From),
+        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (switchover)", record.To),
+    ]
+    : [
         new(EventTypes.Warning, EventReasons.FailoverStarted,
             $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From),
         new(EventTypes.Normal, EventReasons.Promoted,
@@ -65,7 +69,9 @@ public static partial class FailoverDecision
             ReadyStandbys = readyStandbys,
             // Derived from the Lease, which counts every change of holder, so it can never drift.
             FailoverCount = lease.Failover?.Term ?? o.Lease?.Transitions ?? 0,
-            LastFailover = failover ?? o.Status?.LastFailover,
+            // A switchover is recorded in lastSwitchover; lastFailover keeps the last unplanned change.
+            LastFailover = failover is { Reason: not FailoverReasons.Switchover } ? failover : o.Status?.LastFailover,
+            LastSwitchover = o.Status?.LastSwitchover,
             ActiveFailure = failure,
             ObservedGeneration = o.Generation,
         };
@@ -137,6 +143,7 @@ public static partial class FailoverDecision
         FailoverReasons.NotRunning => "not Running",
         FailoverReasons.NotReady => "Ready is not True",
         FailoverReasons.LeaseExpired => "its agent did not renew the Lease within its duration",
+        FailoverReasons.Switchover => "a switchover was requested",
         _ => reason,
     };
 }

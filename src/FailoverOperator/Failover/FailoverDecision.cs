@@ -10,13 +10,11 @@ namespace FailoverOperator.Failover;
 /// </summary>
 public static partial class FailoverDecision
 {
-    public static FailoverPlan Decide(GroupObservation o)
-    {
-        if (SpecValidation.Problems(o.Spec) is { Count: > 0 } problems)
-        {
-            return Refuse(o, problems);
-        }
+    public static FailoverPlan Decide(GroupObservation o) =>
+        SpecValidation.Problems(o.Spec) is { Count: > 0 } problems ? Refuse(o, problems) : AnswerUnhandledRequest(o, DecideRoles(o));
 
+    private static FailoverPlan DecideRoles(GroupObservation o)
+    {
         var holderName = string.IsNullOrEmpty(o.Lease?.Holder) ? null : o.Lease!.Holder;
         if (holderName is null)
         {
@@ -30,7 +28,7 @@ public static partial class FailoverDecision
 
         if (unhealthyReason is null)
         {
-            return KeepHealthyHolder(o, holder!);
+            return o.SwitchoverRequest is { } request ? Switchover(o, holder!, request) : KeepHealthyHolder(o, holder!);
         }
 
         var since = o.ActiveUnhealthySince ?? o.Now;
@@ -77,10 +75,19 @@ public static partial class FailoverDecision
     /// Moves the Lease to the new active, carrying the failover's record in the same write, so
     /// whichever leader reconciles next can finish recording it if this one dies before the status.
     /// </summary>
-    private static FailoverPlan Promote(GroupObservation o, FailoverRecord record, IReadOnlyList<PlannedEvent>? before = null) =>
-        Plan(o, active: record.To, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, record.To, record),
+    /// <param name="requested">For a switchover, the pod that was asked for (which may no longer be the one promoted).</param>
+    private static FailoverPlan Promote(GroupObservation o, FailoverRecord record, IReadOnlyList<PlannedEvent>? before = null, string? requested = null) =>
+        Recorded(o, record, requested, Plan(o, active: record.To, GroupPhase.Healthy, new LeaseAction(LeaseActionKind.Transfer, record.To, record),
             available: ActiveReady(record.To!), failure: null, failover: record, events: [.. before ?? [], .. FailoverEvents(record)],
-            requeueAfter: RenewalCheck(o, renewedNow: true));
+            requeueAfter: RenewalCheck(o, renewedNow: true)));
+
+    /// <summary>A plan that records a switchover also answers the request: status.lastSwitchover, and the annotation removed.</summary>
+    private static FailoverPlan Recorded(GroupObservation o, FailoverRecord? record, string? requested, FailoverPlan plan)
+    {
+        if (record?.Reason != FailoverReasons.Switchover) return plan;
+        plan.Status.LastSwitchover = Completed(record, requested ?? o.SwitchoverRequest);
+        return plan with { HandledSwitchover = o.SwitchoverRequest };
+    }
 
     /// <summary>No Lease holder yet: keep a Ready pod that already carries the active role, else the one Ready the longest.</summary>
     private static FailoverPlan Elect(GroupObservation o)
@@ -117,9 +124,9 @@ public static partial class FailoverDecision
     private static FailoverPlan KeepHealthyHolder(GroupObservation o, PodState holder)
     {
         var unrecorded = UnrecordedFailover(o, holder);
-        return Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy, LeaseAction.None,
+        return Recorded(o, unrecorded, null, Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy, LeaseAction.None,
             available: ActiveReady(holder.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: false),
-            failover: unrecorded, events: unrecorded is null ? null : FailoverEvents(unrecorded));
+            failover: unrecorded, events: unrecorded is null ? null : FailoverEvents(unrecorded)));
     }
 
     /// <summary>Agent mode: the holder's agent has not renewed the Lease for its whole duration, as seen from here.</summary>
@@ -139,7 +146,8 @@ public static partial class FailoverDecision
     /// <summary>A failover committed to the Lease (its record there) but not yet in the status: a reconcile
     /// died between the two. Recorded now, once: the status then carries its term.</summary>
     private static FailoverRecord? UnrecordedFailover(GroupObservation o, PodState holder) =>
-        o.Lease?.Failover is { Term: { } term } pending && pending.To == holder.Name && term > (o.Status?.LastFailover?.Term ?? 0)
+        o.Lease?.Failover is { Term: { } term } pending && pending.To == holder.Name
+        && term > Math.Max(o.Status?.LastFailover?.Term ?? 0, o.Status?.LastSwitchover?.Term ?? 0)
             ? pending
             : null;
 

@@ -64,7 +64,8 @@ public sealed class GroupObserver(FailoverCaches caches)
             ? ToPodState(fencedPod, spec.RoleLabelKey, annotated: false)
             : null;
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
-            ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced);
+            ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced,
+            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request.Trim() : null);
         return new ObservedGroup(group, lease, observation);
     }
 

@@ -85,7 +85,7 @@ public sealed class HighAvailabilityGroupStatus
     [Description("Members other than the active that are Running, Ready and promotable.")]
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
 
-    [Description("Failovers performed (initial election does not count): the Lease's leaseTransitions, so it cannot drift.")]
+    [Description("Changes of active, failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
 
     [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
@@ -94,6 +94,9 @@ public sealed class HighAvailabilityGroupStatus
     // Written even when null, like activePod: a recovered active must clear it.
     [Description("The current active's failure while it lasts: pod, reason, since. failoverDelaySeconds counts from since, also after a change of operator leader.")]
     [JsonPropertyName("activeFailure"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveFailure? ActiveFailure { get; set; }
+
+    [Description("The last switchover request (annotation failover.dev/switchover-to): requestedAt, from, to, result (Succeeded, Refused, Failed), message, durationMilliseconds, term.")]
+    [JsonPropertyName("lastSwitchover")] public SwitchoverRecord? LastSwitchover { get; set; }
 
     [Description("The spec generation the status describes.")]
     [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
@@ -113,6 +116,24 @@ public sealed record FailoverRecord
     [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; init; }
     [Description("The Lease's leaseTransitions after this failover: the term the new active serves in.")]
     [JsonPropertyName("term")] public int? Term { get; init; }
+}
+
+public sealed record SwitchoverRecord
+{
+    [JsonPropertyName("requestedAt")] public DateTime? RequestedAt { get; init; }
+    [JsonPropertyName("from")] public string? From { get; init; }
+    [JsonPropertyName("to")] public string? To { get; init; }
+    [JsonPropertyName("result")] public string? Result { get; init; }
+    [JsonPropertyName("message")] public string? Message { get; init; }
+    [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; init; }
+    [JsonPropertyName("term")] public int? Term { get; init; }
+}
+
+public static class SwitchoverResults
+{
+    public const string Succeeded = "Succeeded";
+    public const string Refused = "Refused";
+    public const string Failed = "Failed";
 }
 
 /// <summary>
@@ -136,6 +157,8 @@ public sealed record FencingRecord
     [JsonPropertyName("from")] public string? From { get; init; }
     [JsonPropertyName("term")] public int Term { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
+    /// <summary>A switchover's target, promoted once the old active is proven stopped (if still a candidate).</summary>
+    [JsonPropertyName("to")] public string? To { get; init; }
     /// <summary>When the active's failure was first observed (the failover's detectedAt).</summary>
     [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; init; }
     /// <summary>When the Lease was taken away; informational: the wait counts on the operator's own clock.</summary>
@@ -169,6 +192,9 @@ public static class Roles
     public const string LeaseFailoverAnnotation = "failover.dev/failover";
     /// <summary>Annotation on the per-group Lease while its holder is empty: who is being fenced, in which term (JSON).</summary>
     public const string LeaseFencingAnnotation = "failover.dev/fencing";
+    /// <summary>Annotation on the group: a one-shot request to move the active role to this pod, or "any" for the best candidate.</summary>
+    public const string SwitchoverAnnotation = "failover.dev/switchover-to";
+    public const string AnyCandidate = "any";
     /// <summary>Annotation on a member: its preference as a candidate (an integer, higher first; default 0).</summary>
     public const string PriorityAnnotation = "failover.dev/priority";
     /// <summary>Annotation on a member: "false" excludes it from promotion (it stays a member, as a standby).</summary>

@@ -59,7 +59,8 @@ public sealed record GroupObservation(
     DateTimeOffset? ActiveUnhealthySince,
     DateTimeOffset Now,
     IReadOnlyList<ForeignClaim>? ClaimedByOthersOrNull = null,
-    PodState? FencedPod = null)
+    PodState? FencedPod = null,
+    string? SwitchoverRequest = null)
 {
     public IReadOnlyList<ForeignClaim> ClaimedByOthers => ClaimedByOthersOrNull ?? [];
 }
@@ -75,6 +76,8 @@ public static class FailoverReasons
     public const string NotReady = "NotReady";
     /// <summary>Agent mode: the active's agent did not renew the Lease within its duration.</summary>
     public const string LeaseExpired = "LeaseExpired";
+    /// <summary>Not a failure: a requested switchover (planned).</summary>
+    public const string Switchover = "Switchover";
 }
 
 public enum LeaseActionKind { None, Create, Renew, Transfer, Fence }
@@ -112,6 +115,8 @@ public static class EventReasons
     public const string LeaseNameTaken = "LeaseNameTaken";
     public const string InvalidSpec = "InvalidSpec";
     public const string FencingStarted = "FencingStarted";
+    public const string SwitchedOver = "SwitchedOver";
+    public const string SwitchoverRefused = "SwitchoverRefused";
     public const string Fenced = "Fenced";
 }
 
@@ -130,6 +135,12 @@ public sealed record FailoverPlan(
     TimeSpan? RequeueAfter,
     FailoverRecord? Failover)
 {
+    /// <summary>The switchover request (the annotation's value) this plan answers: removed once the status says how.</summary>
+    public string? HandledSwitchover { get; init; }
+
+    /// <summary>A switchover was accepted and waits for the old active to be proven stopped: the request stays.</summary>
+    public bool SwitchoverUnderway { get; init; }
+
     /// <summary>Since when the current active has been unhealthy, while it is (also in <see cref="Status"/>).</summary>
     public DateTimeOffset? ActiveUnhealthySince =>
         Status.ActiveFailure?.Since is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : null;

@@ -15,6 +15,7 @@ namespace FailoverOperator.Failover;
 [RbacRule("coordination.k8s.io", "leases", "create", "update")]
 [RbacRule("", "pods", "patch")]
 [RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural + "/status", "patch")]
+[RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "patch")]
 public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, EventRecorder events, TimeProvider time)
 {
     /// <returns>The failover this plan carried out, completed, if it was one.</returns>
@@ -24,7 +25,8 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         foreach (var demotion in plan.Demotions) await SetRoleAsync(observed, demotion, cancellationToken).ConfigureAwait(false);
         if (plan.Promotion is { } promotion) await SetRoleAsync(observed, promotion, cancellationToken).ConfigureAwait(false);
         var failover = plan.Failover is { } planned ? Complete(planned) : null;
-        await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithLastFailover(plan.Status, failover), cancellationToken).ConfigureAwait(false);
+        await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithCompleted(plan.Status, failover), cancellationToken).ConfigureAwait(false);
+        if (plan.HandledSwitchover is { } request) await RemoveSwitchoverRequestAsync(observed.Group, request, cancellationToken).ConfigureAwait(false);
         PublishEvents(observed, plan.Events);
         return failover;
     }
@@ -97,11 +99,34 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
     }
 
     // A copy, so the plan stays as the decision made it.
-    private static HighAvailabilityGroupStatus WithLastFailover(HighAvailabilityGroupStatus status, FailoverRecord failover)
+    private static HighAvailabilityGroupStatus WithCompleted(HighAvailabilityGroupStatus status, FailoverRecord failover)
     {
         var copy = KubernetesJson.Deserialize<HighAvailabilityGroupStatus>(KubernetesJson.Serialize(status));
-        copy.LastFailover = failover;
+        if (failover.Reason == FailoverReasons.Switchover) copy.LastSwitchover = copy.LastSwitchover! with { DurationMilliseconds = failover.DurationMilliseconds };
+        else copy.LastFailover = failover;
         return copy;
+    }
+
+    /// <summary>
+    /// The request is answered (status.lastSwitchover says how): remove it, unless someone replaced it
+    /// meanwhile (the JSON patch's test fails, and the new request is answered next).
+    /// </summary>
+    private async Task RemoveSwitchoverRequestAsync(HighAvailabilityGroup group, string request, CancellationToken cancellationToken)
+    {
+        var path = "/metadata/annotations/" + Roles.SwitchoverAnnotation.Replace("~", "~0").Replace("/", "~1");
+        var patch = new V1Patch($$"""[{"op":"test","path":"{{path}}","value":{{KubernetesJson.Serialize(request)}}},{"op":"remove","path":"{{path}}"}]""",
+            V1Patch.PatchType.JsonPatch);
+        try
+        {
+            var updated = await client.CustomObjects.PatchNamespacedCustomObjectAsync<HighAvailabilityGroup>(patch, HighAvailabilityGroup.Group,
+                HighAvailabilityGroup.Version, group.Metadata.NamespaceProperty, HighAvailabilityGroup.Plural, group.Metadata.Name,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            caches.Groups.Remember(updated);
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.UnprocessableEntity)
+        {
+            // The annotation changed or went since the observation: nothing of ours to remove.
+        }
     }
 
     private async Task RecordStatusAsync(HighAvailabilityGroup group, HighAvailabilityGroupStatus desired, CancellationToken cancellationToken)
