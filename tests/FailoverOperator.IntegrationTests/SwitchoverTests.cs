@@ -61,7 +61,7 @@ public class SwitchoverTests(ControlPlane plane, ITestOutputHelper output) : Clu
         await RequestAsync("no-such-pod");
         var answer = await WaitForAnswerAsync("no-such-pod");
         Assert.Equal(SwitchoverResults.Refused, answer.Result);
-        Assert.Contains("pod no-such-pod is not a member of the group", answer.Message);
+        Assert.Contains("pod \"no-such-pod\" is not a member of the group", answer.Message);
         Assert.Equal(first, await WaitForActiveAsync("db", "db"));
         Assert.Equal(lease.Metadata.ResourceVersion, (await GetLeaseAsync("db"))!.Metadata.ResourceVersion);
         await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.SwitchoverRefused)).Count > 0, Wait.Default, "a SwitchoverRefused event");

@@ -42,7 +42,7 @@ public class FailoverDecisionTests
     {
         var plan = FailoverDecision.Decide(Observe([Ready("b", 5), Ready("a", 10), Ready("c", 7)]));
 
-        Assert.Equal(new LeaseAction(LeaseActionKind.Create, "b"), plan.Lease);
+        Assert.Equal((LeaseActionKind.Create, "b"), (plan.Lease.Kind, plan.Lease.Holder));
         Assert.Equal([new RoleChange("b", Roles.Active)], plan.RoleChanges);
         Assert.Equal("b", plan.Status.ActivePod);
         Assert.Equal(GroupPhase.Healthy, plan.Status.Phase);
@@ -65,7 +65,7 @@ public class FailoverDecisionTests
     {
         var plan = FailoverDecision.Decide(Observe([Ready("a", 1), Ready("b", 9, Roles.Active), Ready("c", 2)]));
 
-        Assert.Equal(new LeaseAction(LeaseActionKind.Create, "b"), plan.Lease);
+        Assert.Equal((LeaseActionKind.Create, "b"), (plan.Lease.Kind, plan.Lease.Holder));
         Assert.Empty(plan.RoleChanges); // b keeps its label: adoption flips nothing
         Assert.Contains("adopted", plan.Events.Single().Message);
     }
@@ -276,7 +276,7 @@ public class FailoverDecisionTests
     {
         var spec = new HighAvailabilityGroupSpec { Paused = true };
         Assert.Equal(LeaseAction.None, FailoverDecision.Decide(Observe([Ready("a", 0)], spec: spec)).Lease);
-        Assert.Equal(new LeaseAction(LeaseActionKind.Create, "b"),
+        Assert.Equal(new LeaseAction(LeaseActionKind.Create, "b") { Term = 0 },
             FailoverDecision.Decide(Observe([Ready("a", 0), Ready("b", 3, Roles.Active)], spec: spec)).Lease);
     }
 

@@ -40,13 +40,26 @@ public class FailoverRecordingTests
     }
 
     [Fact]
-    public void ARecordForAnotherHolderIsNotRecorded()
+    public void AnUnrecordedFailoverIsRecordedEvenWhenTheHolderMovedOnSince()
     {
-        // Someone moved the Lease since (a foreign write): the record no longer describes the holder.
+        // The failover to b happened (term 3); someone moved the Lease since. History keeps it.
         var plan = FailoverDecision.Decide(Observe(new LeaseState("a", T0, 4, Committed), null,
             members: [Ready("a", Roles.Active), Ready("b", Roles.Standby)]));
-        Assert.Null(plan.Failover);
+        Assert.Equal(Committed, plan.Failover);
+        Assert.Equal(Committed, plan.Status.LastFailover);
         Assert.Equal(4, plan.Status.FailoverCount);
+    }
+
+    [Fact]
+    public void AnUnrecordedFailoverSupersededByANewOneStillGetsItsEventsAndMetric()
+    {
+        // kill -9 after a->b committed; b failed before anyone reconciled: the new failover b->a records
+        // itself, and the earlier one is not lost.
+        var plan = FailoverDecision.Decide(Observe(new LeaseState("b", T0, 3, Committed), null,
+            members: [Ready("a", Roles.Standby), new PodState("b", Roles.Active, true, "Running", false, null, false)]));
+        Assert.Equal(("b", "a", 4), (plan.Failover!.From, plan.Failover.To, plan.Failover.Term));
+        Assert.Equal(Committed, plan.EarlierFailover);
+        Assert.Equal(2, plan.Events.Count(e => e.Reason == EventReasons.FailoverStarted));
     }
 
     [Fact]

@@ -55,7 +55,6 @@ public class FencingDecisionTests
 
     [Theory]
     [InlineData(4, false, 5, "its agent acknowledged giving up term 4")]
-    [InlineData(5, false, 5, "its agent acknowledged giving up term 4")]
     [InlineData(null, true, 5, "its containers have terminated")]
     [InlineData(3, false, 15, "its lease expired")]
     public void EachProofPromotesTheCandidateInTheNextTerm(int? demotedTerm, bool stopped, double seenSecondsAgo, string proof)
@@ -71,10 +70,12 @@ public class FencingDecisionTests
         Assert.Contains(proof, plan.Events.Single(e => e.Reason == EventReasons.Fenced).Message);
     }
 
-    [Fact]
-    public void AnAcknowledgementOfAnOlderTermIsNoProof()
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)] // from another incarnation of the Lease, say: only the fenced term counts
+    public void AnAcknowledgementOfAnotherTermIsNoProof(int term)
     {
-        var fenced = NotReady("a", Roles.Standby, demotedTerm: 3);
+        var fenced = NotReady("a", Roles.Standby, demotedTerm: term);
         Assert.Equal(LeaseAction.None, FailoverDecision.Decide(Observe([fenced, Ready("b")], Fencing(), fenced)).Lease);
     }
 
@@ -116,5 +117,64 @@ public class FencingDecisionTests
         var old = FailoverDecision.Decide(Observe([Ready("a", Roles.Active), Ready("b")], new LeaseState("a", T0.AddHours(-1), 4, SeenSince: T0.AddHours(-1)), spec: spec));
         Assert.Equal(LeaseAction.None, old.Lease);
         Assert.Null(old.RequeueAfter);
+    }
+}
+
+/// <summary>The review's fencing findings: durations, identities, records that are gone, terms that must not go back.</summary>
+public class FencingEdgeTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly V1LabelSelector Selector = new() { MatchLabels = new Dictionary<string, string> { ["app"] = "db" } };
+
+    private static HighAvailabilityGroupSpec Agent(int leaseSeconds = 5) => new() { Selector = Selector, Fencing = FencingModes.Agent, LeaseDurationSeconds = leaseSeconds };
+
+    private static PodState Ready(string name, string role = Roles.Standby, string? uid = null) =>
+        new(name, role, true, "Running", true, T0.AddSeconds(-60), false, Uid: uid);
+
+    [Fact]
+    public void AShortenedSpecDoesNotShortenTheWaitBeforeTheAgentRenewedUnderIt()
+    {
+        // The Lease still says 300 s: the agent's deadline counts from that.
+        var lease = new LeaseState("a", T0, 2, SeenSince: T0.AddSeconds(-10), DurationSeconds: 300);
+        var plan = FailoverDecision.Decide(new GroupObservation(1, Agent(5), null, [Ready("a", Roles.Active), Ready("b")], [], lease, null, T0));
+        Assert.Equal(LeaseAction.None, plan.Lease);
+
+        var failed = FailoverDecision.Decide(new GroupObservation(1, Agent(5), null,
+            [new PodState("a", Roles.Active, true, "Running", false, null, false, Uid: "u1"), Ready("b")], [], lease, null, T0));
+        Assert.Equal(300, failed.Lease.Fencing!.DurationSeconds);
+        Assert.Equal("u1", failed.Lease.Fencing.Uid);
+
+        var waiting = FailoverDecision.Decide(new GroupObservation(1, Agent(5), null, [Ready("b")], [],
+            new LeaseState("", T0, 2, null, failed.Lease.Fencing, T0.AddSeconds(-10), 300), null, T0));
+        Assert.Equal(LeaseAction.None, waiting.Lease);
+        Assert.Equal(TimeSpan.FromSeconds(290), waiting.RequeueAfter);
+    }
+
+    [Fact]
+    public void AnEmptyHolderWithoutARecordIsWaitedOutInAgentMode()
+    {
+        var lease = new LeaseState("", T0, 4, SeenSince: T0.AddSeconds(-1), DurationSeconds: 5);
+        var plan = FailoverDecision.Decide(new GroupObservation(1, Agent(), null, [Ready("b")], [], lease, null, T0));
+        Assert.Equal(LeaseAction.None, plan.Lease);
+        Assert.Equal(GroupPhase.FencingOldActive, plan.Status.Phase);
+
+        var later = FailoverDecision.Decide(new GroupObservation(1, Agent(), null, [Ready("b")], [], lease with { SeenSince = T0.AddSeconds(-5) }, null, T0));
+        Assert.Equal(("b", 5), (later.Lease.Holder, later.Failover!.Term));
+    }
+
+    [Fact]
+    public void ALeaseDeletedWhileAPodWasActiveIsRecreatedFencingIt()
+    {
+        var status = new HighAvailabilityGroupStatus { ActivePod = "a", FailoverCount = 6 };
+        var plan = FailoverDecision.Decide(new GroupObservation(1, Agent(), status, [Ready("a", Roles.Active), Ready("b")], [], null, null, T0));
+        Assert.Equal((LeaseActionKind.Fence, "a", 6), (plan.Lease.Kind, plan.Lease.Fencing!.From, plan.Lease.Fencing.Term));
+    }
+
+    [Fact]
+    public void ANewLeaseNeverStartsBelowARecordedTerm()
+    {
+        var status = new HighAvailabilityGroupStatus { FailoverCount = 3, LastFailover = new FailoverRecord { Term = 3 } };
+        var plan = FailoverDecision.Decide(new GroupObservation(1, new HighAvailabilityGroupSpec { Selector = Selector }, status, [Ready("b")], [], null, null, T0));
+        Assert.Equal((LeaseActionKind.Create, 3), (plan.Lease.Kind, plan.Lease.Term));
     }
 }

@@ -35,12 +35,15 @@ public class GroupLeaseTests
     }
 
     [Fact]
-    public void AChangeOfANamedHolderIsATransitionTakingAnEmptyLeaseIsNot()
+    public void EveryChangeOfHolderStartsTheNextTermAFailoverTheTermItsRecordNames()
     {
         var current = GroupLease.New(Group, "a", T0);
         var moved = GroupLease.Next(current, Group, "b", T0.AddSeconds(1));
         Assert.Equal(("b", 1, T0.AddSeconds(1)), (moved.Spec.HolderIdentity, moved.Spec.LeaseTransitions, moved.Spec.AcquireTime));
+        // An empty holder may hide a term nobody can name: taking it starts a new one.
         var taken = GroupLease.Next(GroupLease.New(Group, null, T0), Group, "b", T0.AddSeconds(1));
-        Assert.Equal(0, taken.Spec.LeaseTransitions);
+        Assert.Equal(1, taken.Spec.LeaseTransitions);
+        var failover = GroupLease.Next(GroupLease.New(Group, null, T0, term: 4), Group, "b", T0.AddSeconds(1), new FailoverRecord { Term = 5 });
+        Assert.Equal(5, failover.Spec.LeaseTransitions);
     }
 }

@@ -38,7 +38,7 @@ public class SwitchoverDecisionTests
     }
 
     [Theory]
-    [InlineData("zz", "pod zz is not a member of the group")]
+    [InlineData("zz", "pod \"zz\" is not a member of the group")]
     [InlineData("a", "pod a is already active")]
     [InlineData("x", "pod x is excluded from promotion (failover.dev/promotable=false)")]
     [InlineData("n", "pod n is not a healthy candidate (Ready is not True)")]
@@ -84,5 +84,38 @@ public class SwitchoverDecisionTests
             null, acked, "c"));
         Assert.Equal(("c", 3), (done.Lease.Holder, done.Failover!.Term));
         Assert.Equal((SwitchoverResults.Succeeded, "c"), (done.Status.LastSwitchover!.Result, done.HandledSwitchover));
+    }
+
+    [Theory]
+    [InlineData("c")]
+    [InlineData("any")]
+    [InlineData(" c\n")]
+    public void ARequestCarriedOutBeforeACrashIsAnsweredNotRepeated(string request)
+    {
+        // The Lease moved to c for this switchover (term 3); the operator died before the status and the removal.
+        var committed = new FailoverRecord { From = "a", To = "c", Reason = FailoverReasons.Switchover, DetectedAt = T0.AddSeconds(-1).UtcDateTime, Term = 3 };
+        var plan = Decide(request, [Pod("a"), Pod("b"), Pod("c", Roles.Active)], lease: new LeaseState("c", T0, 3, committed));
+        Assert.Equal(LeaseAction.None, plan.Lease);
+        Assert.Equal((SwitchoverResults.Succeeded, 3), (plan.Status.LastSwitchover!.Result, plan.Status.LastSwitchover.Term));
+        Assert.Equal(request, plan.HandledSwitchover); // removed exactly as written
+
+        var recorded = FailoverDecision.Decide(new GroupObservation(1, new HighAvailabilityGroupSpec { Selector = Selector }, plan.Status,
+            [Pod("a"), Pod("b"), Pod("c", Roles.Active)], [], new LeaseState("c", T0, 3, committed), null, T0, SwitchoverRequest: request));
+        Assert.Equal((LeaseAction.None, request), (recorded.Lease, recorded.HandledSwitchover));
+        Assert.Empty(recorded.Events);
+    }
+
+    [Fact]
+    public void AnyIsAnsweredSucceededInAgentModeWhoeverWasPromoted()
+    {
+        var spec = new HighAvailabilityGroupSpec { Selector = Selector, Fencing = FencingModes.Agent };
+        var start = Decide("any", spec: spec, lease: new LeaseState("a", T0, 2, SeenSince: T0));
+        var fencing = new LeaseState("", T0, 2, null, start.Lease.Fencing, T0);
+        var acked = Pod("a") with { DemotedTerm = 2 };
+        // The chosen target (b) is no longer Ready; c is promoted, and "any" was still honoured.
+        var done = FailoverDecision.Decide(new GroupObservation(1, spec, start.Status, [acked, Pod("b", ready: false), Pod("c", readyAt: -30)], [], fencing, null,
+            T0.AddSeconds(1), null, acked, "any"));
+        Assert.Equal("c", done.Lease.Holder);
+        Assert.Equal(SwitchoverResults.Succeeded, done.Status.LastSwitchover!.Result);
     }
 }

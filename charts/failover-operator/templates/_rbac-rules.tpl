@@ -12,7 +12,7 @@ permission next to the code that needs it and run make crds; do not edit this fi
   verbs: ["list", "patch", "watch"]
 - apiGroups: ["coordination.k8s.io"]
   resources: ["leases"]
-  verbs: ["create", "list", "update", "watch"]
+  verbs: ["create", "get", "list", "update", "watch"]
 - apiGroups: ["failover.dev"]
   resources: ["highavailabilitygroups"]
   verbs: ["list", "patch", "watch"]

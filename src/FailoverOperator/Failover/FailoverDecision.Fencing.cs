@@ -10,11 +10,12 @@ public static partial class FailoverDecision
 {
     /// <summary>Write 1: the Lease loses its holder (the old agent can no longer renew) and records whom it fences.</summary>
     private static FailoverPlan StartFencing(GroupObservation o, string from, string reason, DateTimeOffset detectedAt, PodState candidate, string failure,
-        string? to = null)
+        string? to = null, string? requested = null)
     {
         var fencing = new FencingRecord
         {
             From = from, Term = o.Lease!.Transitions, Reason = reason, DetectedAt = detectedAt.UtcDateTime, Since = o.Now.UtcDateTime, To = to,
+            Requested = requested, Uid = o.Members.FirstOrDefault(p => p.Name == from)?.Uid, DurationSeconds = EffectiveLeaseSeconds(o),
         };
         var message = $"{failure}; its Lease is taken away and {candidate.Name} is promoted once {from} is proven stopped for term {fencing.Term}";
         return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
@@ -27,8 +28,8 @@ public static partial class FailoverDecision
     private static FailoverPlan ContinueFencing(GroupObservation o, FencingRecord fencing)
     {
         var from = fencing.From ?? "";
-        var failure = new ActiveFailure { Pod = from, Reason = fencing.Reason, Since = fencing.DetectedAt };
-        var expiresAt = (o.Lease!.SeenSince ?? o.Now) + LeaseDuration(o);
+        var failure = new ActiveFailure { Pod = fencing.From, Reason = fencing.Reason, Since = fencing.DetectedAt };
+        var expiresAt = (o.Lease?.SeenSince ?? o.Now) + TimeSpan.FromSeconds(Math.Max(fencing.DurationSeconds ?? 0, EffectiveLeaseSeconds(o)));
         var proof = Proof(o.FencedPod, fencing.Term, expiresAt, o.Now);
         var requested = o.Members.FirstOrDefault(p => p.Name == fencing.To && p.IsCandidate);
         var candidate = requested ?? BestCandidate(o.Members, exclude: from, avoidNode: o.FencedPod?.Node) ?? BestCandidate(o.Members, exclude: null);
@@ -57,13 +58,40 @@ public static partial class FailoverDecision
         return Promote(o, new FailoverRecord
         {
             From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = fencing.DetectedAt, Term = fencing.Term + 1,
-        }, before: [fenced], requested: fencing.To);
+        }, before: [fenced], requested: fencing.Requested ?? fencing.To);
+    }
+
+    /// <summary>
+    /// Agent mode, a Lease with no holder and no readable fencing record, or no Lease while the status
+    /// names an active: someone may still hold a term the operator cannot name, so it is fenced like a
+    /// failed active whose only proof can be the expiry.
+    /// </summary>
+    private static FencingRecord? UnknownHolderFencing(GroupObservation o)
+    {
+        if (o.Spec.Fencing != FencingModes.Agent) return null;
+        var lastActive = o.Status?.ActivePod ?? o.Status?.ActiveFailure?.Pod;
+        if (o.Lease is null && lastActive is null) return null;
+        return new FencingRecord
+        {
+            From = o.Lease is null ? lastActive : null, Term = o.Lease?.Transitions ?? TermFloor(o), Reason = FailoverReasons.UnknownHolder,
+            DetectedAt = o.Now.UtcDateTime, Since = o.Now.UtcDateTime, DurationSeconds = EffectiveLeaseSeconds(o),
+        };
+    }
+
+    /// <summary>The Lease is gone while the status names an active: recreated without a holder, fencing that pod.</summary>
+    private static FailoverPlan FenceMissingLease(GroupObservation o, FencingRecord fencing)
+    {
+        var message = $"the group's Lease is gone while {fencing.From} was active: it is recreated without a holder, and a pod is promoted once " +
+                      $"{fencing.From} is proven stopped";
+        return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
+            available: (false, "FencingOldActive", message), failure: null, requeueAfter: LeaseDuration(o),
+            events: [new PlannedEvent(EventTypes.Warning, EventReasons.FencingStarted, message)]);
     }
 
     /// <summary>Which proof, if any, shows the fenced pod stopped acting in <paramref name="term"/>. A pod
     /// that no longer exists proves nothing by itself: a force-deleted pod may still run on a cut-off node.</summary>
     public static string? Proof(PodState? fenced, int term, DateTimeOffset expiresAt, DateTimeOffset now) =>
-        fenced?.DemotedTerm >= term ? $"its agent acknowledged giving up term {term}"
+        fenced?.DemotedTerm == term ? $"its agent acknowledged giving up term {term}"
         : fenced?.Stopped == true ? "its containers have terminated"
         : now >= expiresAt ? $"its lease expired at {expiresAt.UtcDateTime:O} (its agent demotes itself before then)"
         : null;

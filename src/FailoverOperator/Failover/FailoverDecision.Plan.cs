@@ -15,11 +15,11 @@ public static partial class FailoverDecision
         new(EventTypes.Warning, EventReasons.FailoverStarted,
             $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From),
         new(EventTypes.Normal, EventReasons.Promoted,
-            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason})", record.To),
+            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason}, term {record.Term})", record.To),
     ];
 
     private static string ClaimedMessage(GroupObservation o) =>
-        "every pod that matches spec.selector already belongs to another group: " +
+        (o.Members.Count == 0 ? "every pod" : "some pods") + " that match spec.selector already belong to another group: " +
         string.Join(", ", o.ClaimedByOthers.OrderBy(c => c.Pod, StringComparer.Ordinal).Select(c => $"{c.Pod} (group {c.Group})")) +
         $"; a pod is a member of one group at a time (annotation {Roles.GroupAnnotation}): change one group's selector, or delete the other group";
 
@@ -88,6 +88,10 @@ public static partial class FailoverDecision
         if (phase == GroupPhase.Invalid)
         {
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
+        }
+        if (o.ClaimedByOthers.Count > 0)
+        {
+            status.Conditions.Add(Condition(o, ConditionTypes.PodsInAnotherGroup, true, ConditionTypes.PodsInAnotherGroup, ClaimedMessage(o)));
         }
         if (o.Members.Where(p => p.AnnotationProblem is not null).Select(p => $"pod {p.Name}: {p.AnnotationProblem}").ToList() is { Count: > 0 } problems)
         {

@@ -11,16 +11,17 @@ public static partial class FailoverDecision
     /// <summary>The active is healthy and a switchover is requested: refuse it with the reason, or carry it out.</summary>
     private static FailoverPlan Switchover(GroupObservation o, PodState holder, string request)
     {
-        var target = request == Roles.AnyCandidate
+        var asked = request.Trim();
+        var target = asked == Roles.AnyCandidate
             ? BestCandidate(o.Members, exclude: holder.Name, avoidNode: holder.Node)
-            : o.Members.FirstOrDefault(p => p.Name == request);
+            : o.Members.FirstOrDefault(p => p.Name == asked);
         var refusal =
             o.Spec.Paused ? "the group is paused (spec.paused): resume it first"
-            : request == Roles.AnyCandidate && target is null ? $"no promotable standby is Ready{ExcludedReady(o, holder.Name)}"
-            : target is null ? $"pod {request} is not a member of the group: it must exist in this namespace and match spec.selector"
-            : target.Name == holder.Name ? $"pod {request} is already active"
-            : !target.Promotable ? $"pod {request} is excluded from promotion ({Roles.PromotableAnnotation}=false)"
-            : !target.IsHealthy ? $"pod {request} is not a healthy candidate ({Describe(target.UnhealthyReason!)})"
+            : asked == Roles.AnyCandidate && target is null ? $"no promotable standby is Ready{ExcludedReady(o, holder.Name)}"
+            : target is null ? $"pod \"{asked}\" is not a member of the group: it must exist in this namespace and match spec.selector"
+            : target.Name == holder.Name ? $"pod {asked} is already active"
+            : !target.Promotable ? $"pod {asked} is excluded from promotion ({Roles.PromotableAnnotation}=false)"
+            : !target.IsHealthy ? $"pod {asked} is not a healthy candidate ({Describe(target.UnhealthyReason!)})"
             : null;
         if (refusal is not null)
         {
@@ -30,7 +31,7 @@ public static partial class FailoverDecision
         if (o.Spec.Fencing == FencingModes.Agent)
         {
             var fencing = StartFencing(o, holder.Name, FailoverReasons.Switchover, o.Now, target!,
-                $"switchover from {holder.Name} to {target!.Name} requested", to: target.Name);
+                $"switchover from {holder.Name} to {target!.Name} requested", to: target.Name, requested: asked);
             return fencing with { SwitchoverUnderway = true };
         }
         return Promote(o, new FailoverRecord
@@ -52,10 +53,10 @@ public static partial class FailoverDecision
 
     private static FailoverPlan RefuseSwitchover(GroupObservation o, FailoverPlan plan, string request, string? from, string reason)
     {
-        var message = $"switchover to {request} refused: {reason}";
+        var message = $"switchover to {request.Trim()} refused: {reason}";
         plan.Status.LastSwitchover = new SwitchoverRecord
         {
-            RequestedAt = o.Now.UtcDateTime, From = from, To = request, Result = SwitchoverResults.Refused, Message = message,
+            RequestedAt = o.Now.UtcDateTime, From = from, To = request.Trim(), Result = SwitchoverResults.Refused, Message = message,
         };
         return plan with
         {
@@ -67,7 +68,7 @@ public static partial class FailoverDecision
     /// <summary>The status record of a switchover the plan completes; duration and term are the failover record's.</summary>
     private static SwitchoverRecord Completed(FailoverRecord record, string? requested)
     {
-        var asked = requested is null or Roles.AnyCandidate || requested == record.To;
+        var asked = requested?.Trim() is null or Roles.AnyCandidate || requested.Trim() == record.To;
         return new SwitchoverRecord
         {
             RequestedAt = record.DetectedAt, From = record.From, To = record.To, Term = record.Term,

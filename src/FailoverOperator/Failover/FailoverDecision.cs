@@ -11,14 +11,18 @@ namespace FailoverOperator.Failover;
 public static partial class FailoverDecision
 {
     public static FailoverPlan Decide(GroupObservation o) =>
-        SpecValidation.Problems(o.Spec) is { Count: > 0 } problems ? Refuse(o, problems) : AnswerUnhandledRequest(o, DecideRoles(o));
+        SpecValidation.Problems(o.Spec) is { Count: > 0 } problems
+            ? Refuse(o, problems)
+            : AnswerUnhandledRequest(o, RecordEarlierFailover(o, DecideRoles(o)));
 
     private static FailoverPlan DecideRoles(GroupObservation o)
     {
         var holderName = string.IsNullOrEmpty(o.Lease?.Holder) ? null : o.Lease!.Holder;
         if (holderName is null)
         {
-            return o.Lease?.Fencing is { } fencing ? ContinueFencing(o, fencing) : Elect(o);
+            return o.Lease?.Fencing is { } fencing ? ContinueFencing(o, fencing)
+                : UnknownHolderFencing(o) is { } unknown ? (o.Lease is null ? FenceMissingLease(o, unknown) : ContinueFencing(o, unknown))
+                : Elect(o);
         }
 
         var holder = o.Members.FirstOrDefault(p => p.Name == holderName);
@@ -28,7 +32,9 @@ public static partial class FailoverDecision
 
         if (unhealthyReason is null)
         {
-            return o.SwitchoverRequest is { } request ? Switchover(o, holder!, request) : KeepHealthyHolder(o, holder!);
+            return o.SwitchoverRequest is { } request && !AlreadyCarriedOut(o, holder!, request)
+                ? Switchover(o, holder!, request)
+                : KeepHealthyHolder(o, holder!) with { HandledSwitchover = o.SwitchoverRequest };
         }
 
         var since = o.ActiveUnhealthySince ?? o.Now;
@@ -111,7 +117,7 @@ public static partial class FailoverDecision
             ? $"adopted: it already carried {o.Spec.RoleLabelKey}={Roles.Active}"
             : "elected: the member Ready the longest";
         return Plan(o, active: chosen.Name, paused ? GroupPhase.Paused : GroupPhase.Healthy,
-            new LeaseAction(o.Lease is null ? LeaseActionKind.Create : LeaseActionKind.Transfer, chosen.Name),
+            new LeaseAction(o.Lease is null ? LeaseActionKind.Create : LeaseActionKind.Transfer, chosen.Name) { Term = o.Lease is null ? TermFloor(o) : null },
             available: ActiveReady(chosen.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: true),
             events: [new PlannedEvent(EventTypes.Normal, EventReasons.Promoted, $"pod {chosen.Name} is now active ({how})", chosen.Name)]);
     }
@@ -121,17 +127,23 @@ public static partial class FailoverDecision
     /// and commit point only); in Agent mode the active's agent renews it, and the decision asks to
     /// look again when that renewal would be overdue.
     /// </summary>
-    private static FailoverPlan KeepHealthyHolder(GroupObservation o, PodState holder)
-    {
-        var unrecorded = UnrecordedFailover(o, holder);
-        return Recorded(o, unrecorded, null, Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy, LeaseAction.None,
-            available: ActiveReady(holder.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: false),
-            failover: unrecorded, events: unrecorded is null ? null : FailoverEvents(unrecorded)));
-    }
+    private static FailoverPlan KeepHealthyHolder(GroupObservation o, PodState holder) =>
+        Plan(o, active: holder.Name, o.Spec.Paused ? GroupPhase.Paused : GroupPhase.Healthy, LeaseAction.None,
+            available: ActiveReady(holder.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: false));
 
     /// <summary>Agent mode: the holder's agent has not renewed the Lease for its whole duration, as seen from here.</summary>
     private static bool RenewalOverdue(GroupObservation o) =>
         o.Spec.Fencing == FencingModes.Agent && o.Now - (o.Lease?.SeenSince ?? o.Now) >= LeaseDuration(o);
+
+    /// <summary>
+    /// The Lease's own duration if longer than the spec's: an agent renewing under the Lease's value
+    /// demotes itself only after that long, so a shortened spec must not shorten the wait before it did.
+    /// </summary>
+    private static int EffectiveLeaseSeconds(GroupObservation o) => Math.Max(o.Spec.LeaseDurationSeconds, o.Lease?.DurationSeconds ?? 0);
+
+    /// <summary>The lowest term a new Lease may start in: never below one the group has already recorded.</summary>
+    private static int TermFloor(GroupObservation o) =>
+        new[] { o.Status?.FailoverCount ?? 0, o.Status?.LastFailover?.Term ?? 0, o.Status?.LastSwitchover?.Term ?? 0 }.Max();
 
     /// <summary>When to look at an Agent-mode group again if nothing changes: when its renewal would be overdue.</summary>
     private static TimeSpan? RenewalCheck(GroupObservation o, bool renewedNow)
@@ -141,15 +153,37 @@ public static partial class FailoverDecision
         return seen + LeaseDuration(o) - o.Now;
     }
 
-    private static TimeSpan LeaseDuration(GroupObservation o) => TimeSpan.FromSeconds(o.Spec.LeaseDurationSeconds);
+    private static TimeSpan LeaseDuration(GroupObservation o) => TimeSpan.FromSeconds(EffectiveLeaseSeconds(o));
 
     /// <summary>A failover committed to the Lease (its record there) but not yet in the status: a reconcile
     /// died between the two. Recorded now, once: the status then carries its term.</summary>
-    private static FailoverRecord? UnrecordedFailover(GroupObservation o, PodState holder) =>
-        o.Lease?.Failover is { Term: { } term } pending && pending.To == holder.Name
-        && term > Math.Max(o.Status?.LastFailover?.Term ?? 0, o.Status?.LastSwitchover?.Term ?? 0)
+    private static FailoverRecord? UnrecordedFailover(GroupObservation o) =>
+        o.Lease?.Failover is { Term: { } term } pending && term > Math.Max(o.Status?.LastFailover?.Term ?? 0, o.Status?.LastSwitchover?.Term ?? 0)
             ? pending
             : null;
+
+    /// <summary>
+    /// Whatever else the plan does, a failover the Lease committed and no status recorded is recorded
+    /// now: in the status when the plan records none of its own, else by its Events and metric.
+    /// </summary>
+    private static FailoverPlan RecordEarlierFailover(GroupObservation o, FailoverPlan plan)
+    {
+        if (UnrecordedFailover(o) is not { } earlier || plan.Failover?.Term == earlier.Term) return plan;
+        if (plan.Failover is not null || plan.Status.Phase == GroupPhase.Invalid)
+        {
+            return plan with { EarlierFailover = earlier, Events = [.. FailoverEvents(earlier), .. plan.Events] };
+        }
+        if (earlier.Reason == FailoverReasons.Switchover) plan.Status.LastSwitchover = Completed(earlier, o.SwitchoverRequest);
+        else plan.Status.LastFailover = earlier;
+        return plan with { Failover = earlier, Events = [.. FailoverEvents(earlier), .. plan.Events] };
+    }
+
+    /// <summary>The request is already carried out: the Lease's last transfer was that switchover (a crash
+    /// came before the request was removed). It is answered, not carried out twice.</summary>
+    private static bool AlreadyCarriedOut(GroupObservation o, PodState holder, string request) =>
+        o.Lease?.Failover is { Reason: FailoverReasons.Switchover } last && last.To == holder.Name
+        && (request.Trim() == Roles.AnyCandidate || request.Trim() == holder.Name)
+        && last.Term >= Math.Max(o.Status?.LastFailover?.Term ?? 0, o.Status?.LastSwitchover?.Term ?? 0);
 
     /// <summary>
     /// The pod to promote among the healthy, promotable ones: not on <paramref name="avoidNode"/> (the

@@ -10,7 +10,7 @@ namespace FailoverOperator.Failover;
 public static class GroupLease
 {
     /// <summary>A new Lease, named and labelled like the group and owned by it (garbage-collected with it).</summary>
-    public static V1Lease New(HighAvailabilityGroup group, string? holder, DateTime now) => new()
+    public static V1Lease New(HighAvailabilityGroup group, string? holder, DateTime now, int term = 0) => new()
     {
         Metadata = new V1ObjectMeta
         {
@@ -37,14 +37,14 @@ public static class GroupLease
             LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
             AcquireTime = now,
             RenewTime = now,
-            LeaseTransitions = 0,
+            LeaseTransitions = term,
         },
     };
 
     /// <summary>
     /// The next version of an existing Lease, carrying its metadata (and so its resourceVersion: the
     /// write fails with 409 if anyone moved the Lease since). A failover starts the term its record
-    /// names; otherwise a change of holder from a named pod is a transition, taking an empty Lease is not.
+    /// names; any other change of holder starts the next term too (an empty holder may hide one).
     /// </summary>
     public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now, FailoverRecord? failover = null)
     {
@@ -61,7 +61,7 @@ public static class GroupLease
                 LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
                 AcquireTime = transfer ? now : spec.AcquireTime,
                 RenewTime = now,
-                LeaseTransitions = failover?.Term ?? (spec.LeaseTransitions ?? 0) + (transfer && !string.IsNullOrEmpty(spec.HolderIdentity) ? 1 : 0),
+                LeaseTransitions = failover?.Term ?? (spec.LeaseTransitions ?? 0) + (transfer ? 1 : 0),
             },
         };
     }
@@ -70,16 +70,17 @@ public static class GroupLease
     /// Agent mode, write 1: no holder, so the old active's agent can no longer renew (its writes carry
     /// the resourceVersion from before this one), and the record of whom it fences in which term.
     /// </summary>
-    public static V1Lease Fenced(V1Lease current, HighAvailabilityGroup group, FencingRecord fencing, DateTime now)
+    public static V1Lease Fenced(V1Lease? current, HighAvailabilityGroup group, FencingRecord fencing, DateTime now)
     {
-        var spec = current.Spec ?? new V1LeaseSpec();
+        var spec = current?.Spec ?? new V1LeaseSpec { AcquireTime = now, LeaseTransitions = fencing.Term };
         return new V1Lease
         {
-            Metadata = WithAnnotations(current.Metadata, (Roles.LeaseFencingAnnotation, KubernetesJson.Serialize(fencing))),
+            Metadata = WithAnnotations(current?.Metadata ?? New(group, null, now).Metadata, (Roles.LeaseFencingAnnotation, KubernetesJson.Serialize(fencing))),
             Spec = new V1LeaseSpec
             {
                 HolderIdentity = "",
-                LeaseDurationSeconds = group.Spec.LeaseDurationSeconds,
+                // The duration the fenced holder renewed under, so its agent's view and this record agree.
+                LeaseDurationSeconds = fencing.DurationSeconds ?? group.Spec.LeaseDurationSeconds,
                 AcquireTime = spec.AcquireTime,
                 RenewTime = now,
                 LeaseTransitions = spec.LeaseTransitions ?? 0,

@@ -36,7 +36,7 @@ public sealed class GroupObserver(FailoverCaches caches)
         // A Lease without a spec is still there: replaced, not created again (which would conflict).
         var leaseState = lease is not null
             ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime), lease.Spec?.LeaseTransitions ?? 0,
-                GroupLease.FailoverOf(lease), GroupLease.FencingOf(lease), caches.LeaseClock.SeenSince(lease, now))
+                GroupLease.FailoverOf(lease), GroupLease.FencingOf(lease), caches.LeaseClock.SeenSince(lease, now), lease.Spec?.LeaseDurationSeconds)
             : null;
 
         var members = new List<PodState>();
@@ -58,14 +58,16 @@ public sealed class GroupObserver(FailoverCaches caches)
             }
         }
 
-        // The pod being fenced is looked up whatever its membership: its acknowledgement counts even
-        // after it stopped matching the selector.
-        var fenced = leaseState?.Fencing?.From is { } from && caches.Pods.Get(ns, from) is { } fencedPod
+        // The pod being fenced is looked up whatever its membership (its acknowledgement counts even after
+        // it stopped matching the selector), but only the very pod: one recreated under its name proves nothing.
+        var fenced = leaseState?.Fencing is { From: { } from } fencing && caches.Pods.Get(ns, from) is { } fencedPod
+                     && (fencing.Uid is null || fencing.Uid == fencedPod.Metadata.Uid)
             ? ToPodState(fencedPod, spec.RoleLabelKey, annotated: false)
             : null;
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
             ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced,
-            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request.Trim() : null);
+            // As written: answering it removes exactly this value (a JSON patch test).
+            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null);
         return new ObservedGroup(group, lease, observation);
     }
 
@@ -93,7 +95,8 @@ public sealed class GroupObserver(FailoverCaches caches)
             priority.Value,
             promotable.Value,
             pod.Spec?.NodeName,
-            priority.Problem ?? promotable.Problem);
+            priority.Problem ?? promotable.Problem,
+            pod.Metadata.Uid);
     }
 
     /// <summary>failover.dev/priority: an integer, default 0; anything else is reported and read as 0.</summary>

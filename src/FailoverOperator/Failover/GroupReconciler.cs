@@ -29,6 +29,7 @@ public sealed class GroupReconciler(
         var failover = await executor.ExecuteAsync(observed, plan, cancellationToken).ConfigureAwait(false);
 
         metrics.SetPhase(key, plan.Status.Phase!);
+        if (plan.EarlierFailover is { } earlier) FailoverMetrics.FailedOver(observed.Namespace, observed.Name, earlier);
         if (failover is not null)
         {
             FailoverMetrics.FailedOver(observed.Namespace, observed.Name, failover);

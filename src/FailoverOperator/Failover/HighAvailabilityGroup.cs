@@ -159,6 +159,12 @@ public sealed record FencingRecord
     [JsonPropertyName("reason")] public string? Reason { get; init; }
     /// <summary>A switchover's target, promoted once the old active is proven stopped (if still a candidate).</summary>
     [JsonPropertyName("to")] public string? To { get; init; }
+    /// <summary>What the switchover request said ("any" or the target), to answer it truthfully.</summary>
+    [JsonPropertyName("requested")] public string? Requested { get; init; }
+    /// <summary>The fenced pod's UID: a pod recreated under the same name proves nothing about the old one.</summary>
+    [JsonPropertyName("uid")] public string? Uid { get; init; }
+    /// <summary>The lease duration the fenced pod's agent renewed under: its self-demotion deadline counts from it.</summary>
+    [JsonPropertyName("durationSeconds")] public int? DurationSeconds { get; init; }
     /// <summary>When the active's failure was first observed (the failover's detectedAt).</summary>
     [JsonPropertyName("detectedAt")] public DateTime? DetectedAt { get; init; }
     /// <summary>When the Lease was taken away; informational: the wait counts on the operator's own clock.</summary>

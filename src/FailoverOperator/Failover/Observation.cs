@@ -14,7 +14,8 @@ public sealed record PodState(
     int Priority = 0,
     bool Promotable = true,
     string? Node = null,
-    string? AnnotationProblem = null)
+    string? AnnotationProblem = null,
+    string? Uid = null)
 {
     public bool IsHealthy => UnhealthyReason is null;
 
@@ -43,7 +44,8 @@ public sealed record LeaseState(
     int Transitions = 0,
     FailoverRecord? Failover = null,
     FencingRecord? Fencing = null,
-    DateTimeOffset? SeenSince = null);
+    DateTimeOffset? SeenSince = null,
+    int? DurationSeconds = null);
 
 /// <summary>A pod the group's selector matches that another existing group already holds.</summary>
 public sealed record ForeignClaim(string Pod, string Group);
@@ -78,14 +80,20 @@ public static class FailoverReasons
     public const string LeaseExpired = "LeaseExpired";
     /// <summary>Not a failure: a requested switchover (planned).</summary>
     public const string Switchover = "Switchover";
+    /// <summary>Agent mode: the Lease has no holder and no readable record of whom it fences (a foreign
+    /// edit, or a Lease deleted while a pod was active): only its expiry can prove the last holder stopped.</summary>
+    public const string UnknownHolder = "UnknownHolder";
 }
 
-public enum LeaseActionKind { None, Create, Renew, Transfer, Fence }
+public enum LeaseActionKind { None, Create, Transfer, Fence }
 
 /// <summary>The Lease write that commits a decision. Holder is the pod that must hold it afterwards;
 /// a transfer that is a failover carries its record, written into the Lease in the same write.</summary>
 public sealed record LeaseAction(LeaseActionKind Kind, string? Holder, FailoverRecord? Failover = null, FencingRecord? Fencing = null)
 {
+    /// <summary>For a new Lease: the term it starts in (never below one the group already recorded).</summary>
+    public int? Term { get; init; }
+
     public static readonly LeaseAction None = new(LeaseActionKind.None, null);
 }
 
@@ -99,6 +107,8 @@ public static class ConditionTypes
     public const string InvalidSpec = "InvalidSpec";
     /// <summary>A member's failover annotation has a value the operator cannot use; it is read as its default.</summary>
     public const string InvalidAnnotation = "InvalidAnnotation";
+    /// <summary>Pods the selector matches that another group holds; they are not members of this one.</summary>
+    public const string PodsInAnotherGroup = "PodsInAnotherGroup";
 }
 
 public static class EventTypes
@@ -144,6 +154,9 @@ public sealed record FailoverPlan(
     /// <summary>Since when the current active has been unhealthy, while it is (also in <see cref="Status"/>).</summary>
     public DateTimeOffset? ActiveUnhealthySince =>
         Status.ActiveFailure?.Since is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : null;
+
+    /// <summary>A failover the Lease recorded that no status did, superseded by this plan's own: its Events and metric are due.</summary>
+    public FailoverRecord? EarlierFailover { get; init; }
 
     /// <summary>Role changes that are not the promotion, to be carried out first.</summary>
     public IEnumerable<RoleChange> Demotions => RoleChanges.Where(c => c.Role != Roles.Active);

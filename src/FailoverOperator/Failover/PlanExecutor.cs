@@ -12,7 +12,7 @@ namespace FailoverOperator.Failover;
 /// through the API server and puts what it wrote into the cache. A step that fails stops the ones
 /// after it; the next reconcile converges on the Lease, whatever line a crash hit.
 /// </summary>
-[RbacRule("coordination.k8s.io", "leases", "create", "update")]
+[RbacRule("coordination.k8s.io", "leases", "create", "update", "get")]
 [RbacRule("", "pods", "patch")]
 [RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural + "/status", "patch")]
 [RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "patch")]
@@ -26,8 +26,8 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         if (plan.Promotion is { } promotion) await SetRoleAsync(observed, promotion, cancellationToken).ConfigureAwait(false);
         var failover = plan.Failover is { } planned ? Complete(planned) : null;
         await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithCompleted(plan.Status, failover), cancellationToken).ConfigureAwait(false);
-        if (plan.HandledSwitchover is { } request) await RemoveSwitchoverRequestAsync(observed.Group, request, cancellationToken).ConfigureAwait(false);
         PublishEvents(observed, plan.Events);
+        if (plan.HandledSwitchover is { } request) await RemoveSwitchoverRequestAsync(observed.Group, request, cancellationToken).ConfigureAwait(false);
         return failover;
     }
 
@@ -48,13 +48,16 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         }
         else
         {
-            var lease = GroupLease.New(group, action.Holder, now);
+            var lease = action.Kind == LeaseActionKind.Fence
+                ? GroupLease.Fenced(null, group, action.Fencing!, now)
+                : GroupLease.New(group, action.Holder, now, action.Term ?? 0);
             try
             {
                 written = await client.CoordinationV1.CreateNamespacedLeaseAsync(lease, observed.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Conflict)
             {
+                if (await IsOursAsync(observed, cancellationToken).ConfigureAwait(false)) throw;
                 // The cache holds only Leases labelled as ours: one of this name without the label is
                 // someone else's (an application's own leader election, say). Not a transient conflict.
                 var message = $"Lease {observed.Namespace}/{observed.Name} already exists but is not this group's " +
@@ -64,6 +67,14 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
             }
         }
         caches.Leases.Remember(written);
+    }
+
+    /// <summary>Whether the Lease a create collided with is the group's own (the cache had not seen it yet: a
+    /// plain conflict, retried) rather than someone else's of the same name.</summary>
+    private async Task<bool> IsOursAsync(ObservedGroup observed, CancellationToken cancellationToken)
+    {
+        var existing = await client.CoordinationV1.ReadNamespacedLeaseAsync(observed.Name, observed.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return existing.Metadata.Labels?.ContainsKey(Roles.LeaseGroupLabel) == true;
     }
 
     private async Task SetRoleAsync(ObservedGroup observed, RoleChange change, CancellationToken cancellationToken)

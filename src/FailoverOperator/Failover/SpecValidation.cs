@@ -40,6 +40,10 @@ public static partial class SpecValidation
             problems.Add($"spec.roleLabelKey \"{roleKey}\" is also a key of spec.selector: the operator would overwrite the label that makes " +
                          $"the pods members; use a key of its own (the default is {HighAvailabilityGroupSpec.DefaultRoleLabelKey})");
         }
+        if (spec.Fencing is not (FencingModes.Label or FencingModes.Agent))
+        {
+            problems.Add($"spec.fencing: \"{spec.Fencing}\" is not {FencingModes.Label} or {FencingModes.Agent}");
+        }
         if (spec.LeaseDurationSeconds is < 1 or > 3600) problems.Add($"spec.leaseDurationSeconds: {spec.LeaseDurationSeconds} is not from 1 to 3600");
         if (spec.FailoverDelaySeconds is < 0 or > 3600) problems.Add($"spec.failoverDelaySeconds: {spec.FailoverDelaySeconds} is not from 0 to 3600");
         return problems;

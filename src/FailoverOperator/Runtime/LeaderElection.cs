@@ -34,31 +34,26 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
 
     /// <summary>
     /// Waits for leadership, then runs <paramref name="lead"/>(stop, abort) while it lasts. On a
-    /// graceful stop, stop is cancelled first and abort after <see cref="Controller.DrainTimeout"/>;
-    /// on lost leadership both at once.
+    /// graceful stop, stop is cancelled first and abort after <see cref="Controller.DrainTimeout"/>,
+    /// and the Lease is renewed until the work has drained; on lost leadership both at once.
     /// </summary>
     /// <returns>True when it ended because the process is stopping (the Lease is released); false when
     /// leadership was lost: another instance may already lead, so the caller must stop acting.</returns>
     public async Task<bool> RunAsync(Func<CancellationToken, CancellationToken, Task> lead, CancellationToken stoppingToken)
     {
         logger.LogInformation("waiting to become leader of {Namespace}/{Lease} as {Identity}", options.Namespace, options.LeaseName, options.Identity);
-        if (!await AcquireAsync(stoppingToken).ConfigureAwait(false)) return true;
+        if (await AcquireAsync(stoppingToken).ConfigureAwait(false) is not { } acquiredAt) return true;
 
         logger.LogInformation("became leader ({Identity})", options.Identity);
         RuntimeMetrics.Leader.Set(1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var abort = new CancellationTokenSource();
+        using var draining = stoppingToken.Register(() => abort.CancelAfter(Controller.DrainTimeout));
         var work = lead(stop.Token, abort.Token);
-        bool lost;
-        try
-        {
-            lost = await KeepRenewingAsync(work, stoppingToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            stop.Cancel();
-            abort.CancelAfter(Controller.DrainTimeout);
-        }
+        // Renewed until the work has ended, the drain after a stop included: whatever it writes, it
+        // writes as the holder of a valid Lease.
+        var lost = await KeepRenewingAsync(work, acquiredAt).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
         if (lost) await abort.CancelAsync().ConfigureAwait(false);
         Exception? failure = null;
         try { await work.ConfigureAwait(false); }
@@ -72,17 +67,19 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
         return true;
     }
 
-    /// <summary>Tries every retry period until this instance holds the Lease; false when stopping first.</summary>
-    private async Task<bool> AcquireAsync(CancellationToken stoppingToken)
+    /// <summary>Tries every retry period until this instance holds the Lease; null when stopping first.</summary>
+    /// <returns>When the winning attempt started: the renew deadline counts from there, not from its answer.</returns>
+    private async Task<long?> AcquireAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
+            var attemptStart = time.GetTimestamp();
             try
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 attempt.CancelAfter(options.RenewDeadline);
-                if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false)) return true;
+                if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false)) return attemptStart;
                 failures = 0;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -92,17 +89,16 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
             }
             await DelayAsync(Jittered(options.RetryPeriod), stoppingToken).ConfigureAwait(false);
         }
-        return false;
+        return null;
     }
 
-    /// <summary>Renews until stopping (false) or until no renewal succeeded within the renew deadline (true: lost).</summary>
-    private async Task<bool> KeepRenewingAsync(Task work, CancellationToken stoppingToken)
+    /// <summary>Renews until the work ends (false) or until no renewal succeeded within the renew deadline (true: lost).</summary>
+    private async Task<bool> KeepRenewingAsync(Task work, long lastRenewal)
     {
-        var lastRenewal = time.GetTimestamp();
         while (true)
         {
-            await Task.WhenAny(work, DelayAsync(options.RenewInterval, stoppingToken)).ConfigureAwait(false);
-            if (stoppingToken.IsCancellationRequested || work.IsCompleted) return false;
+            await Task.WhenAny(work, Task.Delay(options.RenewInterval, time)).ConfigureAwait(false);
+            if (work.IsCompleted) return false;
             while (true)
             {
                 var attemptStart = time.GetTimestamp();
@@ -115,8 +111,7 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
                 }
                 try
                 {
-                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                    attempt.CancelAfter(remaining);
+                    using var attempt = new CancellationTokenSource(remaining);
                     if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false))
                     {
                         lastRenewal = attemptStart;
@@ -125,16 +120,12 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
                     logger.LogCritical("leader election: {Holder} holds {Namespace}/{Lease} now; stepping down", observed?.HolderIdentity, options.Namespace, options.LeaseName);
                     return true;
                 }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return false;
-                }
                 catch (Exception e)
                 {
                     logger.LogWarning("leader election: renewal failed, retrying within the renew deadline: {Error}", ApiErrors.Describe(e));
                 }
-                await DelayAsync(options.RetryPeriod, stoppingToken).ConfigureAwait(false);
-                if (stoppingToken.IsCancellationRequested) return false;
+                await Task.WhenAny(work, Task.Delay(options.RetryPeriod, time)).ConfigureAwait(false);
+                if (work.IsCompleted) return false;
             }
         }
     }
