@@ -35,7 +35,7 @@ public static class ChaosCommandLine
     public const string DoubleActive = "double-active";
 
     private static readonly Option<int> Seed = Default("--seed", 1234, "seed of the storm's random choices: the same seed replays the same storm");
-    private static readonly Option<int> DurationSeconds = Default("--duration", 600, "upper bound of the storm in seconds (it ends earlier once every count below is reached)");
+    private static readonly Option<int> DurationSeconds = Default("--duration", 480, "upper bound of the storm in seconds (it ends earlier once every count below is reached)");
     private static readonly Option<int> Groups = Default("--groups", 20, "HighAvailabilityGroups");
     private static readonly Option<int> MinPods = Default("--min-pods", 3, "fewest member pods per group");
     private static readonly Option<int> MaxPods = Default("--max-pods", 4, "most member pods per group");
@@ -64,11 +64,13 @@ public static class ChaosCommandLine
         {
             option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{option.Name} must be positive"); });
         }
-        command.Validators.Add(r =>
+        command.SetAction((r, _) =>
         {
-            if (r.GetValue(MaxPods) < r.GetValue(MinPods) || r.GetValue(MinPods) < 2) r.AddError("--min-pods must be at least 2 and at most --max-pods");
+            var options = From(r);
+            if (options.MinPods >= 2 && options.MaxPods >= options.MinPods) return run(options);
+            Console.Error.WriteLine("FailoverChaos: --min-pods must be at least 2 and at most --max-pods");
+            return Task.FromResult(2);
         });
-        command.SetAction((r, _) => run(From(r)));
         return command;
     }
 

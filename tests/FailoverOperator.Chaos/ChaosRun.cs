@@ -55,6 +55,7 @@ public static class ChaosRun
         var verdict = Verdict.Judge(options, history, storm.Log, replicas, unconverged, failovers, cancel.IsCancellationRequested);
         Say($"converged in {took.TotalSeconds:0.0} s" + (unconverged.Count > 0 ? $" except {unconverged.Count} group(s)" : ""));
         verdict.Write(options, Path.Combine(options.RunDir, "findings.log"));
+        history.WriteTo(Path.Combine(options.RunDir, "history.log"));
         return verdict.Ok ? 0 : 1;
     }
 

@@ -63,13 +63,20 @@ public static class Convergence
     }
 
     /// <summary>Failover records committed to a Lease (their term seen in the Lease's history) that never showed
-    /// in the group's status history: recorded on the Lease, lost before any status carried them.</summary>
-    public static List<Finding> SkippedRecords(IEnumerable<LeaseRecord> leases, IEnumerable<GroupRecord> groups)
+    /// in the group's status history: recorded on the Lease, lost before any status carried them. The finding
+    /// says when the record was committed and when a later one replaced it, to set against the operators' logs.</summary>
+    public static List<Finding> SkippedRecords(IReadOnlyList<LeaseRecord> leases, IEnumerable<GroupRecord> groups)
     {
         var recorded = groups.Where(g => g.LastTerm is not null).Select(g => (g.Name, Term: g.LastTerm!.Value)).ToHashSet();
-        return leases.Where(l => l.RecordTerm is not null).Select(l => (l.Name, Term: l.RecordTerm!.Value)).Distinct()
-            .Where(committed => !recorded.Contains(committed))
-            .Select(c => new Finding(LostRecordInvariant, $"{c.Name}: the failover of term {c.Term} was committed to the Lease but no status ever recorded it"))
+        return leases.Where(l => l.RecordTerm is { } term && !recorded.Contains((l.Name, term)))
+            .GroupBy(l => (l.Name, Term: l.RecordTerm!.Value)).Select(g => g.First())
+            .Select(first => new Finding(LostRecordInvariant, $"{first.Name}: the failover of term {first.RecordTerm} (to {first.Holder}) was committed to the Lease at " +
+                $"{first.At:HH:mm:ss.fff} but no status ever recorded it; {Successor(leases, first)}"))
             .ToList();
     }
+
+    private static string Successor(IReadOnlyList<LeaseRecord> leases, LeaseRecord committed) =>
+        leases.FirstOrDefault(l => l.Name == committed.Name && l.At >= committed.At && l.RecordTerm > committed.RecordTerm) is { } next
+            ? $"term {next.RecordTerm} (to {next.Holder}) replaced it at {next.At:HH:mm:ss.fff}"
+            : "no later failover";
 }

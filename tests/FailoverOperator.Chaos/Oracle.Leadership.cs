@@ -58,7 +58,7 @@ public static partial class Oracle
     }
 
     private static IEnumerable<string> Zombies(IReadOnlyList<ReplicaSample> samples, DateTime from, DateTime to) =>
-        samples.Where(s => s.At >= from && s.At <= to).GroupBy(s => s.Identity)
+        samples.Where(s => s.At >= from && s.At < to).GroupBy(s => s.Identity)
             .Where(g => g.All(s => s.Alive && s.Health == 200 && s.Leader == false) && g.Max(s => s.At) - g.Min(s => s.At) >= (to - from) * 0.8)
             .Select(g => g.Key);
 }

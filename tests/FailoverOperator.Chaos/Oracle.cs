@@ -20,10 +20,12 @@ public static partial class Oracle
     /// <summary>
     /// Replays the pod records in watch order and reports every state with two pods of one group labelled
     /// active. A pod whose active label came from a declared foreign write (its resourceVersion) is excused
-    /// while the operator has <see cref="ForeignCorrectionBound"/> to undo it; nothing else is.
+    /// while the operator has <see cref="ForeignCorrectionBound"/> to undo it (counted from the end of a leader
+    /// kill or API outage, <paramref name="disruptions"/>); nothing else is.
     /// </summary>
-    public static List<Finding> SplitBrain(IEnumerable<PodRecord> pods, IEnumerable<ForeignWrite> foreign)
+    public static List<Finding> SplitBrain(IEnumerable<PodRecord> pods, IEnumerable<ForeignWrite> foreign, Disruptions? disruptions = null)
     {
+        var around = disruptions ?? Disruptions.None;
         var declared = foreign.Where(f => f.Declared).Select(f => f.ResourceVersion).ToHashSet();
         var state = new Dictionary<string, (string? Group, string? Role, DateTime? ForeignSince)>();
         var findings = new List<Finding>();
@@ -36,7 +38,7 @@ public static partial class Oracle
             state[r.Name] = (r.Group, r.Role, foreignSince);
             if (r.Role != Roles.Active || r.Group is null) continue;
             var actives = state.Where(kv => kv.Value.Group == r.Group && kv.Value.Role == Roles.Active).ToList();
-            var excused = actives.Count(kv => kv.Value.ForeignSince is { } since && r.At - since <= ForeignCorrectionBound);
+            var excused = actives.Count(kv => kv.Value.ForeignSince is { } since && r.At <= around.Deadline(since, ForeignCorrectionBound));
             if (actives.Count - excused > 1)
             {
                 findings.Add(new Finding(SplitBrainInvariant, $"{r.At:HH:mm:ss.fff} resourceVersion {r.ResourceVersion}: group {r.Group} has active pods " +
@@ -69,9 +71,9 @@ public static partial class Oracle
         return result;
     }
 
-    /// <summary>Foreign writes the operator did not undo within <see cref="ForeignCorrectionBound"/>.</summary>
-    public static List<Finding> Uncorrected(IEnumerable<(ForeignWrite Write, TimeSpan? Correction)> corrections) =>
-        corrections.Where(c => c.Correction is null || c.Correction > ForeignCorrectionBound)
+    /// <summary>Foreign writes the operator did not undo within <see cref="ForeignCorrectionBound"/> (after any disruption).</summary>
+    public static List<Finding> Uncorrected(IEnumerable<(ForeignWrite Write, TimeSpan? Correction)> corrections, Disruptions? disruptions = null) =>
+        corrections.Where(c => c.Correction is not { } t || c.Write.At + t > (disruptions ?? Disruptions.None).Deadline(c.Write.At, ForeignCorrectionBound))
             .Select(c => new Finding(ForeignInvariant, $"{c.Write.At:HH:mm:ss.fff} {c.Write.Kind} {c.Write.Pod} in {c.Write.Group}: " +
                 (c.Correction is { } t ? $"undone after {t.TotalSeconds:0.0} s" : "never undone")))
             .ToList();

@@ -40,13 +40,17 @@ public sealed partial class Storm
         await Task.Yield();
     }
 
-    /// <summary>Failures first, then kube-apiserver stopped and started again (same port, same data).</summary>
+    /// <summary>
+    /// Failures first, then kube-apiserver stopped and started again (same port, same data), and failures
+    /// again as soon as it is back: the operators' caches and election must resume from a dead connection.
+    /// </summary>
     private async Task ApiRestartAsync()
     {
         await FailGroupsAsync(random.Next(1, 4));
         var start = DateTime.UtcNow;
         await HackScript.RestartApiServerAsync(planeDir);
         Log.Outages.Enqueue(new ApiOutage(start, DateTime.UtcNow));
+        await FailGroupsAsync(random.Next(1, 4));
     }
 
     private async Task ForeignStepAsync()

@@ -33,7 +33,10 @@ public sealed partial class Storm(ChaosOptions options, Fleet fleet, Replicas re
     public int Failovers => fleet.GroupNames.Sum(g => history.Lease(g)?.Spec?.LeaseTransitions ?? 0);
 
     private bool Done => Failovers >= options.Failovers && Log.Kills.Count >= options.LeaderKills &&
-                         Log.Outages.Count >= options.ApiRestarts && Log.ForeignWrites.Count >= options.ForeignWrites;
+                         Log.Outages.Count >= options.ApiRestarts && ForeignWritesDone >= options.ForeignWrites;
+
+    /// <summary>Foreign writes to labels and Leases other than the Lease handed to a stranger (a failure kind, counted there).</summary>
+    private int ForeignWritesDone => Log.ForeignWrites.Count(f => f.Kind != ForeignKind.HolderToStranger);
 
     public async Task RunAsync(CancellationToken cancel)
     {
@@ -60,7 +63,7 @@ public sealed partial class Storm(ChaosOptions options, Fleet fleet, Replicas re
     private Task OrdinaryStepAsync()
     {
         var roll = random.NextDouble();
-        if (roll < 0.15 && Log.ForeignWrites.Count < options.ForeignWrites) return ForeignStepAsync();
+        if (roll < 0.15 && ForeignWritesDone < options.ForeignWrites) return ForeignStepAsync();
         if (roll < 0.30) return FailGroupsAsync(random.Next(Math.Max(2, options.Groups / 4), Math.Max(3, options.Groups / 2 + 1)));
         return FailGroupsAsync(random.Next(1, 4));
     }
@@ -90,8 +93,7 @@ public sealed partial class Storm(ChaosOptions options, Fleet fleet, Replicas re
     {
         try
         {
-            await Wait.UntilAsync(() => Task.FromResult(history.Members(group).Any(p => p.Metadata.Name != failed && p.GetLabel(Cluster.RoleLabel) == Roles.Active)),
-                TimeSpan.FromSeconds(60), $"a new active in {group}");
+            await Wait.UntilAsync(() => Task.FromResult(TakenOver(group, failed, kind)), TimeSpan.FromSeconds(60), $"a new active in {group}");
         }
         catch (TimeoutException) { Console.Error.WriteLine($"chaos: {group}: no new active 60 s after {failed} failed ({kind})"); }
         await Task.Delay(afterMs);
@@ -99,6 +101,13 @@ public sealed partial class Storm(ChaosOptions options, Fleet fleet, Replicas re
         catch (Exception e) { Console.Error.WriteLine($"chaos: recovering {failed}: {e.Message}"); }
         busy.TryRemove(group, out _);
     }
+
+    /// <summary>Another member is labelled active; for a Lease handed to a stranger, a member holds the Lease
+    /// again (possibly the same pod, if it is still the one Ready the longest).</summary>
+    private bool TakenOver(string group, string failed, FailureKind kind) =>
+        kind == FailureKind.ForeignHolder
+            ? history.Lease(group)?.Spec?.HolderIdentity is { Length: > 0 } holder && holder != Fleet.Stranger
+            : history.Members(group).Any(p => p.Metadata.Name != failed && p.GetLabel(Cluster.RoleLabel) == Roles.Active);
 
     private void StartReplacements()
     {

@@ -22,7 +22,8 @@ public sealed class Verdict
         var outages = log.Outages.ToList();
         var foreign = log.ForeignWrites.ToList();
 
-        var splitBrain = Oracle.SplitBrain(pods, foreign);
+        var disruptions = new Disruptions(log.Kills.Select(k => k.At).ToList(), outages, o.LeaderlessBound);
+        var splitBrain = Oracle.SplitBrain(pods, foreign, disruptions);
         var corrections = Oracle.ForeignCorrections(pods, foreign);
         var (maxLeaderless, leadership) = Oracle.Leadership(replicas.Samples.ToList(), outages, o.LeaderlessBound);
         var (expectedLogs, logFindings) = Oracle.Logs(replicas.LogPaths.Where(File.Exists).Select(p => (p, File.ReadAllText(p))), outages, o.LeaderLease * 2 / 3);
@@ -30,20 +31,21 @@ public sealed class Verdict
         var unconvergedFindings = unconverged.Select(kv => new Finding(
             kv.Value.StartsWith(Convergence.LostRecordInvariant, StringComparison.Ordinal) ? Convergence.LostRecordInvariant : Convergence.UnconvergedInvariant,
             $"{kv.Key}: {kv.Value}")).ToList();
-        v.findings.AddRange([.. splitBrain, .. Oracle.Uncorrected(corrections), .. leadership, .. logFindings, .. lost, .. unconvergedFindings]);
+        v.findings.AddRange([.. splitBrain, .. Oracle.Uncorrected(corrections, disruptions), .. leadership, .. logFindings, .. lost, .. unconvergedFindings]);
         if (cancelled || failovers < o.Failovers || log.Kills.Count < o.LeaderKills || outages.Count < o.ApiRestarts)
         {
             v.findings.Add(new Finding(IncompleteInvariant, cancelled ? "cancelled" :
                 $"the storm ended at --duration with failovers {failovers}/{o.Failovers}, leader kills {log.Kills.Count}/{o.LeaderKills}, API restarts {outages.Count}/{o.ApiRestarts}"));
         }
 
-        var (latencies, unmatched) = Latency.Measure(pods, leases, log);
+        var (latencies, unmatched) = Latency.Measure(pods, leases, log, o.LeaderlessBound);
         var corrected = corrections.Where(c => c.Correction is not null).Select(c => c.Correction!.Value).ToList();
         v.notes.Add($"expected step-downs in the logs (API outage longer than the renew deadline): {expectedLogs}; replicas that exited by themselves: {replicas.SelfExits.Count}; restarted for failing /healthz: {replicas.LivenessRestarts.Count}");
         v.notes.Add($"foreign writes: {foreign.Count} ({string.Join(", ", foreign.GroupBy(f => f.Kind).Select(g => $"{g.Key} {g.Count()}"))}); undone p50/max={Latency.Ms(Latency.Percentile(corrected, 0.5))}/{Latency.Ms(corrected.DefaultIfEmpty().Max())}");
         v.notes.Add($"failures written: {log.Triggers.Count} ({string.Join(", ", log.Triggers.GroupBy(t => t.Kind).Select(g => $"{g.Key} {g.Count()}"))}); with no new active seen: {unmatched}");
         v.notes.Add($"API outages: {string.Join(", ", outages.Select(x => $"{(x.End - x.Start).TotalSeconds:0.0}s"))}");
         v.notes.Add(Targets(o, latencies));
+        v.notes.Add("slowest failovers:\n" + string.Join('\n', Latency.Slowest(latencies, 8)));
         v.summary = Summary(o, failovers, log, v.findings, maxLeaderless, latencies);
         return v;
     }

@@ -79,6 +79,11 @@ public sealed class WatchHistory : IAsyncDisposable
     private static GroupRecord Record(HighAvailabilityGroup group) =>
         new(DateTime.UtcNow, group.Metadata.Name, group.Status?.ActivePod, group.Status?.FailoverCount ?? 0, group.Status?.LastFailover?.Term);
 
+    /// <summary>Every record in time order, one per line: what a finding's times are read against.</summary>
+    public void WriteTo(string path) =>
+        File.WriteAllLines(path, Pods.Select(r => (r.At, r.ToString())).Concat(Leases.Select(r => (r.At, r.ToString())))
+            .Concat(Groups.Select(r => (r.At, r.ToString()))).OrderBy(x => x.At).Select(x => x.Item2));
+
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
