@@ -26,7 +26,7 @@ public sealed record ChaosOptions
 
     /// <summary>The command line that replays this run.</summary>
     public string Replay => $"--seed={Seed} --duration={Duration.TotalSeconds:0} --groups={Groups} --failovers={Failovers} " +
-                            $"--leader-kills={LeaderKills} --api-restarts={ApiRestarts} --foreign-writes={ForeignWrites}";
+                            $"--leader-kills={LeaderKills} --api-restarts={ApiRestarts} --foreign-writes={ForeignWrites}" + (Inject is null ? "" : $" --inject={Inject}");
 }
 
 /// <summary>The chaos program's command line: each option, its default and its meaning, stated once.</summary>

@@ -32,8 +32,10 @@ public sealed partial class Storm(ChaosOptions options, Fleet fleet, Replicas re
     /// <summary>Lease transitions of every group so far: the failovers (the initial election is not one).</summary>
     public int Failovers => fleet.GroupNames.Sum(g => history.Lease(g)?.Spec?.LeaseTransitions ?? 0);
 
-    private bool Done => Failovers >= options.Failovers && Log.Kills.Count >= options.LeaderKills &&
-                         Log.Outages.Count >= options.ApiRestarts && ForeignWritesDone >= options.ForeignWrites;
+    private bool CountsReached => Failovers >= options.Failovers && Log.Kills.Count >= options.LeaderKills &&
+                                 Log.Outages.Count >= options.ApiRestarts && ForeignWritesDone >= options.ForeignWrites;
+
+    private bool Done => CountsReached && (options.Inject is null || injected);
 
     /// <summary>Foreign writes to labels and Leases other than the Lease handed to a stranger (a failure kind, counted there).</summary>
     private int ForeignWritesDone => Log.ForeignWrites.Count(f => f.Kind != ForeignKind.HolderToStranger);
@@ -47,7 +49,7 @@ public sealed partial class Storm(ChaosOptions options, Fleet fleet, Replicas re
             StartReplacements();
             if (Due(Log.Kills.Count, options.LeaderKills, clock.Elapsed, span, 0.5) && !replicas.AnyHeldDown) await LeaderKillAsync();
             else if (Due(Log.Outages.Count, options.ApiRestarts, clock.Elapsed, span, 0.7)) await ApiRestartAsync();
-            else if (options.Inject == ChaosCommandLine.DoubleActive && !injected && clock.Elapsed > span / 3) injected = await ForeignLabelAsync(declared: false);
+            else if (options.Inject == ChaosCommandLine.DoubleActive && !injected && (clock.Elapsed > span / 3 || CountsReached)) injected = await ForeignLabelAsync(declared: false);
             else await OrdinaryStepAsync();
             await Task.Delay(random.Next(150, 1000), CancellationToken.None);
         }

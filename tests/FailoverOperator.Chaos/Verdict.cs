@@ -43,7 +43,8 @@ public sealed class Verdict
         v.notes.Add($"expected step-downs in the logs (API outage longer than the renew deadline): {expectedLogs}; replicas that exited by themselves: {replicas.SelfExits.Count}; restarted for failing /healthz: {replicas.LivenessRestarts.Count}");
         v.notes.Add($"foreign writes: {foreign.Count} ({string.Join(", ", foreign.GroupBy(f => f.Kind).Select(g => $"{g.Key} {g.Count()}"))}); undone p50/max={Latency.Ms(Latency.Percentile(corrected, 0.5))}/{Latency.Ms(corrected.DefaultIfEmpty().Max())}");
         v.notes.Add($"failures written: {log.Triggers.Count} ({string.Join(", ", log.Triggers.GroupBy(t => t.Kind).Select(g => $"{g.Key} {g.Count()}"))}); with no new active seen: {unmatched}");
-        v.notes.Add($"API outages: {string.Join(", ", outages.Select(x => $"{(x.End - x.Start).TotalSeconds:0.0}s"))}");
+        v.notes.Add($"API outages: {string.Join(", ", outages.Select(x => $"{x.Start:HH:mm:ss.fff}-{x.End:HH:mm:ss.fff} ({(x.End - x.Start).TotalSeconds:0.0}s)"))}");
+        v.notes.Add($"leader kills: {string.Join(", ", log.Kills.Select(k => $"{k.At:HH:mm:ss.fff} {(k.Graceful ? "SIGTERM" : "kill -9")} {k.Identity}"))}");
         v.notes.Add(Targets(o, latencies));
         v.notes.Add("slowest failovers:\n" + string.Join('\n', Latency.Slowest(latencies, 8)));
         v.summary = Summary(o, failovers, log, v.findings, maxLeaderless, latencies);
