@@ -47,9 +47,14 @@ public static class ChaosRun
         var stormStart = DateTime.UtcNow;
         await storm.RunAsync(cancel);
         Say($"storm over after {(DateTime.UtcNow - stormStart).TotalSeconds:0} s; healing and waiting for convergence");
-        await replicas.ReleaseAllAsync();
-        await fleet.HealAllAsync();
-        var (took, unconverged) = await Convergence.WaitAsync(cluster, Namespace, fleet.GroupNames, options.ConvergeWithin);
+        var (took, unconverged) = (TimeSpan.Zero, new Dictionary<string, string>());
+        // Cancelled (Ctrl+C, SIGTERM, the time limit): judge what was recorded and leave at once.
+        if (!cancel.IsCancellationRequested)
+        {
+            await replicas.ReleaseAllAsync();
+            await fleet.HealAllAsync();
+            (took, unconverged) = await Convergence.WaitAsync(cluster, Namespace, fleet.GroupNames, options.ConvergeWithin);
+        }
         var failovers = storm.Failovers;
 
         var verdict = Verdict.Judge(options, history, storm.Log, replicas, unconverged, failovers, cancel.IsCancellationRequested);

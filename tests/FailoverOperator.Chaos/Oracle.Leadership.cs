@@ -13,12 +13,18 @@ public static partial class Oracle
     /// /healthz 200, not leading, through the whole window. Such a process is neither leading nor taking a
     /// Lease free to take, and nothing (no liveness probe) would ever restart it.
     /// </summary>
-    public static (TimeSpan MaxLeaderless, List<Finding> Findings) Leadership(IReadOnlyList<ReplicaSample> samples, IReadOnlyList<ApiOutage> outages, TimeSpan bound)
+    /// <param name="leaderLease">the election Lease's watch records: a write naming a holder proves a live leader at
+    /// that instant (a dead process writes nothing), more precisely than the next sample, which may lag a
+    /// round of probes behind on a loaded machine.</param>
+    public static (TimeSpan MaxLeaderless, List<Finding> Findings) Leadership(IReadOnlyList<ReplicaSample> samples, IReadOnlyList<ApiOutage> outages, TimeSpan bound,
+        IReadOnlyList<LeaseRecord>? leaderLease = null)
     {
         var findings = new List<Finding>();
         var max = TimeSpan.Zero;
-        foreach (var (start, end) in LeaderlessWindows(samples))
+        foreach (var (start, sampledEnd) in LeaderlessWindows(samples))
         {
+            var end = (leaderLease ?? []).Where(l => l.At > start && l.At < sampledEnd && !string.IsNullOrEmpty(l.Holder))
+                .Select(l => l.At).DefaultIfEmpty(sampledEnd).Min();
             var from = outages.Where(o => o.Start <= end && o.End >= start).Select(o => o.End).Append(start).Max();
             if (from >= end) continue;
             var length = end - from;

@@ -14,6 +14,8 @@ public sealed record ReplicaSample(DateTime At, string Slot, string Identity, bo
 /// </summary>
 public sealed class Replicas(string kubeconfig, string ns, ChaosOptions options) : IAsyncDisposable
 {
+    /// <summary>The election Lease (--leader-election-name), in the run's namespace: its watch records prove when a leader wrote.</summary>
+    public const string LeaseName = "failover-operator-leader";
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(250);
     /// <summary>A liveness probe with period 1 s and failureThreshold 10.</summary>
     private static readonly TimeSpan LivenessGrace = TimeSpan.FromSeconds(10);
@@ -82,9 +84,11 @@ public sealed class Replicas(string kubeconfig, string ns, ChaosOptions options)
             Identity = $"replica-{slot}-{generation}",
             Namespace = ns,
             LogPath = LogPath(slot),
+            // hack/chaos.sh kills what these name if this program itself is killed outright.
+            PidFile = Path.Combine(options.RunDir, $"operator-{slot}.pid"),
             // The log's HH:mm:ss.fff stamps are compared with the history's UTC times.
             Env = new Dictionary<string, string> { ["TZ"] = "UTC" },
-            Args = ["--leader-elect=true", $"--leader-election-namespace={ns}", $"--leader-election-lease-seconds={(int)options.LeaderLease.TotalSeconds}"],
+            Args = ["--leader-elect=true", $"--leader-election-namespace={ns}", $"--leader-election-name={LeaseName}", $"--leader-election-lease-seconds={(int)options.LeaderLease.TotalSeconds}"],
         };
         running[slot] = await OperatorProcess.StartAsync(launch, waitReady);
     }

@@ -25,7 +25,8 @@ public sealed class Verdict
         var disruptions = new Disruptions(log.Kills.Select(k => k.At).ToList(), outages, o.LeaderlessBound);
         var splitBrain = Oracle.SplitBrain(pods, foreign, disruptions);
         var corrections = Oracle.ForeignCorrections(pods, foreign);
-        var (maxLeaderless, leadership) = Oracle.Leadership(replicas.Samples.ToList(), outages, o.LeaderlessBound);
+        var (maxLeaderless, leadership) = Oracle.Leadership(replicas.Samples.ToList(), outages, o.LeaderlessBound,
+            leases.Where(l => l.Name == Replicas.LeaseName).ToList());
         var (expectedLogs, logFindings) = Oracle.Logs(replicas.LogPaths.Where(File.Exists).Select(p => (p, File.ReadAllText(p))), outages, o.LeaderLease * 2 / 3);
         var lost = Convergence.SkippedRecords(leases, history.Groups.ToList());
         var unconvergedFindings = unconverged.Select(kv => new Finding(
@@ -43,6 +44,7 @@ public sealed class Verdict
         v.notes.Add($"expected step-downs in the logs (API outage longer than the renew deadline): {expectedLogs}; replicas that exited by themselves: {replicas.SelfExits.Count}; restarted for failing /healthz: {replicas.LivenessRestarts.Count}");
         v.notes.Add($"foreign writes: {foreign.Count} ({string.Join(", ", foreign.GroupBy(f => f.Kind).Select(g => $"{g.Key} {g.Count()}"))}); undone p50/max={Latency.Ms(Latency.Percentile(corrected, 0.5))}/{Latency.Ms(corrected.DefaultIfEmpty().Max())}");
         v.notes.Add($"failures written: {log.Triggers.Count} ({string.Join(", ", log.Triggers.GroupBy(t => t.Kind).Select(g => $"{g.Key} {g.Count()}"))}); with no new active seen: {unmatched}");
+        v.notes.AddRange(replicas.SelfExits.Concat(replicas.LivenessRestarts).Select(r => $"replica: {r}"));
         v.notes.Add($"API outages: {string.Join(", ", outages.Select(x => $"{x.Start:HH:mm:ss.fff}-{x.End:HH:mm:ss.fff} ({(x.End - x.Start).TotalSeconds:0.0}s)"))}");
         v.notes.Add($"leader kills: {string.Join(", ", log.Kills.Select(k => $"{k.At:HH:mm:ss.fff} {(k.Graceful ? "SIGTERM" : "kill -9")} {k.Identity}"))}");
         v.notes.Add(Targets(o, latencies));
