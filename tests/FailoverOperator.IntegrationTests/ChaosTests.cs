@@ -79,6 +79,24 @@ public partial class ChaosTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ALeaderlessWindowEndsAtTheFirstElectionLeaseWriteEvenWhenTheSamplesLag()
+    {
+        var t = DateTime.UtcNow;
+        var samples = new List<ReplicaSample>();
+        for (var ms = 0; ms <= 12000; ms += 250)
+        {
+            samples.Add(new ReplicaSample(t.AddMilliseconds(ms), "a", "replica-a-1", Alive: ms < 1000, Health: 200, Leader: ms < 1000));
+            samples.Add(new ReplicaSample(t.AddMilliseconds(ms), "b", "replica-b-1", Alive: true, Health: 200, Leader: ms >= 12000));
+        }
+        LeaseRecord[] election = [new(t.AddSeconds(7), Replicas.LeaseName, "replica-b-1", 2, null)];
+
+        var (max, findings) = Oracle.Leadership(samples, [], TimeSpan.FromSeconds(8), election);
+
+        Assert.Equal(TimeSpan.FromSeconds(6), max);
+        Assert.Empty(findings);
+    }
+
+    [Fact]
     public void TheOracleReportsAFailoverOnTheLeaseThatTheStatusNeverRecorded()
     {
         var status = new HighAvailabilityGroupStatus { FailoverCount = 3, LastFailover = new FailoverRecord { Term = 2 } };
