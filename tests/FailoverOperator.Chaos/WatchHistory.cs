@@ -82,7 +82,7 @@ public sealed class WatchHistory : IAsyncDisposable
     /// <summary>Every record in time order, one per line: what a finding's times are read against.</summary>
     public void WriteTo(string path) =>
         File.WriteAllLines(path, Pods.Select(r => (r.At, r.ToString())).Concat(Leases.Select(r => (r.At, r.ToString())))
-            .Concat(Groups.Select(r => (r.At, r.ToString()))).OrderBy(x => x.At).Select(x => x.Item2));
+            .Concat(Groups.Select(r => (r.At, r.ToString()))).OrderBy(x => x.At).Select(x => $"{x.At:HH:mm:ss.fff} {x.Item2}"));
 
     public async ValueTask DisposeAsync()
     {
