@@ -77,6 +77,10 @@ demo: ## The main job: a live failover (real pods on a local node when possible)
 demo-stop: ## Stop everything the demo started
 	hack/demo.sh down
 
+.PHONY: chaos
+chaos: ## Chaos suite: 2 operator replicas, >= 200 failovers, 8 leader kills, 3 API restarts, foreign writes (CHAOS_SEED=N replays a seed; docs/chaos.md)
+	hack/chaos.sh $(CHAOS_ARGS)
+
 .PHONY: bench
 bench: ## Failover latency and scale benchmark (figures in bench/results/)
 	hack/bench.sh

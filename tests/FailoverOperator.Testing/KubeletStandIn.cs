@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
 
@@ -29,9 +30,10 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
     }
 
     private static int nextAddress;
-    private readonly Dictionary<string, string> podIps = [];
+    // Concurrent: the chaos storm writes many pods' status at once through one stand-in.
+    private readonly ConcurrentDictionary<string, string> podIps = new();
     private bool nodeEnsured;
-    private readonly Dictionary<string, int> restarts = [];
+    private readonly ConcurrentDictionary<string, int> restarts = new();
 
     public async Task<V1Pod> CreatePodAsync(string name, IDictionary<string, string> labels, bool ready = true, IList<string>? finalizers = null)
     {
@@ -62,19 +64,18 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
     /// <summary>A container restart as the kubelet reports it after a liveness failure: restartCount+1, not Ready.</summary>
     public async Task<V1Pod> RestartContainerAsync(string name)
     {
-        restarts[name] = restarts.GetValueOrDefault(name) + 1;
+        restarts.AddOrUpdate(name, 1, (_, n) => n + 1);
         return await WriteStatusAsync(name, "Running", false);
     }
 
     public string PodIp(string name)
     {
-        if (!podIps.TryGetValue(name, out var ip))
+        // Documentation-only data: these addresses are written into status and never contacted.
+        return podIps.GetOrAdd(name, _ =>
         {
             var n = Interlocked.Increment(ref nextAddress);
-            // Documentation-only data: these addresses are written into status and never contacted.
-            ip = podIps[name] = $"10.244.{n / 250 % 250}.{n % 250 + 2}";
-        }
-        return ip;
+            return $"10.244.{n / 250 % 250}.{n % 250 + 2}";
+        });
     }
 
     private async Task<V1Pod> WriteStatusAsync(string name, string phase, bool ready)

@@ -135,10 +135,15 @@ public sealed partial class OperatorProcess : IAsyncDisposable
     }
 
     /// <summary>/readyz as (HTTP status, body).</summary>
-    public async Task<(int Status, string Body)> ReadinessAsync()
+    public Task<(int Status, string Body)> ReadinessAsync() => ProbeAsync("/readyz");
+
+    /// <summary>/healthz as (HTTP status, body): what a liveness probe sees.</summary>
+    public Task<(int Status, string Body)> LivenessAsync() => ProbeAsync("/healthz");
+
+    private async Task<(int Status, string Body)> ProbeAsync(string path)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        using var response = await http.GetAsync($"http://127.0.0.1:{HealthPort}/readyz");
+        using var response = await http.GetAsync($"http://127.0.0.1:{HealthPort}{path}");
         return ((int)response.StatusCode, (await response.Content.ReadAsStringAsync()).Trim());
     }
 

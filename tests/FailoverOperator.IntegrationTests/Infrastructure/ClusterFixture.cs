@@ -31,8 +31,7 @@ public abstract class ClusterFixture(string script, string runPrefix) : IAsyncLi
         else
         {
             RunDir = RunDirectories.ForThisRun(runPrefix);
-            await RunScriptAsync(["up", RunDir], TimeSpan.FromMinutes(20), ("OWNER_PID", Environment.ProcessId.ToString()));
-            KubeconfigPath = Path.Combine(RunDir, "kubeconfig");
+            KubeconfigPath = await HackScript.UpAsync(script, RunDir, TimeSpan.FromMinutes(20));
             Started(RunDir);
         }
         StartTime = watch.Elapsed;
@@ -47,11 +46,8 @@ public abstract class ClusterFixture(string script, string runPrefix) : IAsyncLi
 
     public async Task DisposeAsync()
     {
-        if (RunDir is not null) await RunScriptAsync(["down", RunDir], TimeSpan.FromMinutes(3));
+        if (RunDir is not null) await HackScript.DownAsync(script, RunDir);
     }
 
     public virtual Task RestartApiServerAsync() => throw new NotSupportedException($"hack/{script} cannot restart the API server alone");
-
-    protected Task RunScriptAsync(string[] args, TimeSpan timeout, params (string Name, string Value)[] env) =>
-        ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", script), .. args], timeout, env);
 }
