@@ -25,8 +25,7 @@ public sealed class Switchover(GroupApi api, TextWriter stdout, TextWriter stder
         if (group.GetAnnotation(Roles.SwitchoverAnnotation) is { } pending)
         {
             // Certain without asking the operator: writing ours would replace a request someone else is waiting on.
-            await stderr.WriteLineAsync($"error: a switchover to {pending} is already pending on {api.Namespace}/{name}; wait for it, " +
-                $"or withdraw it with: kubectl annotate hag {name} -n {api.Namespace} {Roles.SwitchoverAnnotation}-");
+            await stderr.WriteLineAsync($"error: a switchover to {pending} is already pending on {api.Namespace}/{name}; wait for it, or {Withdraw(name)}");
             return ExitCodes.Error;
         }
         var previous = group.Status?.LastSwitchover;
@@ -98,14 +97,15 @@ public sealed class Switchover(GroupApi api, TextWriter stdout, TextWriter stder
                 return ExitCodes.SwitchoverRefused;
             case null:
                 await stderr.WriteLineAsync($"error: no answer from the operator within {timeout.TotalSeconds:0} s; the request may still be pending " +
-                    $"({Roles.SwitchoverAnnotation}={target}). Is the operator running? Follow it with: kubectl hag status {name} -n {api.Namespace}; " +
-                    $"withdraw it with: kubectl annotate hag {name} -n {api.Namespace} {Roles.SwitchoverAnnotation}-");
+                    $"({Roles.SwitchoverAnnotation}={target}). Is the operator running? Follow it with: kubectl hag status {name} -n {api.Namespace}; {Withdraw(name)}");
                 return ExitCodes.SwitchoverTimedOut;
             default:
-                await stderr.WriteLineAsync($"switchover {answer.Result}: {StatusReport.Describe(answer)}");
+                await stderr.WriteLineAsync($"switchover {answer.Result}: {answer.From} -> {answer.To}{Took(answer)}: {answer.Message}");
                 return ExitCodes.SwitchoverFailed;
         }
     }
+
+    private string Withdraw(string name) => $"withdraw it with: kubectl annotate hag {name} -n {api.Namespace} {Roles.SwitchoverAnnotation}-";
 
     private static string Took(SwitchoverRecord answer) =>
         $"{(answer.DurationMilliseconds is { } ms ? $" in {ms} ms" : "")}{(answer.Term is { } term ? $", term {term}" : "")}";

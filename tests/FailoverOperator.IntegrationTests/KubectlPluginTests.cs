@@ -1,6 +1,5 @@
 using FailoverOperator.Failover;
 using FailoverOperator.IntegrationTests.Infrastructure;
-using FailoverOperator.Runtime;
 using k8s;
 using k8s.Models;
 
@@ -11,7 +10,7 @@ namespace FailoverOperator.IntegrationTests;
 /// it says so), on the real API server, against the operator; its output and its exit codes.
 /// </summary>
 [Collection(ControlPlaneCollection.Name)]
-public class KubectlPluginTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
+public partial class KubectlPluginTests(ControlPlane plane, ITestOutputHelper output) : ClusterTest(plane, output)
 {
     /// <summary>db-0..2, db-1 preferred (priority 5), db-2 never promoted; returns the active.</summary>
     private async Task<string> StartGroupAsync(bool withOperator = true)
@@ -121,62 +120,5 @@ public class KubectlPluginTests(ControlPlane plane, ITestOutputHelper output) : 
         Assert.False((await GetGroupAsync("db")).Spec.Paused);
         await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.Healthy, Wait.Default, "the group Healthy again");
         Assert.Equal(active, await WaitForActiveAsync("db", "db"));
-    }
-
-    [Fact]
-    public async Task AnUnknownGroupExitsOneAndNothingIsWritten()
-    {
-        string[][] commands = [["status", "nope"], ["switchover", "nope", "db-0"], ["pause", "nope"]];
-        foreach (var args in commands)
-        {
-            var run = await HagAsync(throughKubectl: args[0] == "status", args);
-            AssertExit(1, run);
-            Assert.Contains($"error: highavailabilitygroup \"nope\" not found in namespace \"{Ns}\"", run.Stderr);
-        }
-        var groups = await Client.CustomObjects.ListNamespacedCustomObjectAsync<CustomResourceList<HighAvailabilityGroup>>(
-            HighAvailabilityGroup.Group, HighAvailabilityGroup.Version, Ns, HighAvailabilityGroup.Plural);
-        Assert.Empty(groups.Items);
-    }
-
-    [Fact]
-    public async Task WithoutAnAnswerTheSwitchoverExitsFiveAndTheNextRequestIsRefusedLocally()
-    {
-        await StartGroupAsync(withOperator: false);
-
-        var run = await HagAsync(throughKubectl: false, "switchover", "db", "db-0", "--timeout=1s");
-        AssertExit(5, run);
-        Assert.Contains("no answer from the operator within 1 s", run.Stderr);
-        Assert.Equal("db-0", (await GetGroupAsync("db")).GetAnnotation(Roles.SwitchoverAnnotation));
-
-        var again = await HagAsync(throughKubectl: false, "switchover", "db", "db-1");
-        AssertExit(1, again);
-        Assert.Contains("a switchover to db-0 is already pending", again.Stderr);
-        Assert.Equal("db-0", (await GetGroupAsync("db")).GetAnnotation(Roles.SwitchoverAnnotation));
-    }
-
-    [Fact]
-    public async Task TheContextsNamespaceIsTheDefaultAndDashNOverridesIt()
-    {
-        await CreateGroupAsync("db", "db");
-        // Beside the original, so its relative certificate paths still hold.
-        var kubeconfig = Path.Combine(Path.GetDirectoryName(Plane.KubeconfigPath)!, $"{Ns}.kubeconfig");
-        File.Copy(Plane.KubeconfigPath, kubeconfig);
-        try
-        {
-            await ProcessRunner.RunCheckedAsync("kubectl", ["config", "set-context", "--current", $"--namespace={Ns}", $"--kubeconfig={kubeconfig}"], KubectlPlugin.Deadline);
-
-            var inContextNamespace = await KubectlPlugin.ThroughKubectlAsync("status", "db", $"--kubeconfig={kubeconfig}");
-            Output.WriteLine(inContextNamespace.Output);
-            AssertExit(0, inContextNamespace);
-            Assert.Matches($@"(?m)^Group:\s+{Ns}/db$", inContextNamespace.Stdout);
-
-            var elsewhere = await KubectlPlugin.ThroughKubectlAsync("-n", "default", "status", "db", $"--kubeconfig={kubeconfig}");
-            AssertExit(1, elsewhere);
-            Assert.Contains("error: highavailabilitygroup \"db\" not found in namespace \"default\"", elsewhere.Stderr);
-        }
-        finally
-        {
-            File.Delete(kubeconfig);
-        }
     }
 }
