@@ -34,7 +34,12 @@ public static class HagCommandLine
         root.Subcommands.Add(GroupCommand("resume", "Set spec.paused=false",
             (api, name, _, ct) => new GroupCommands(api, stdout).SetPausedAsync(name, false, ct), stderr));
 
-        var pod = new Argument<string>("POD") { Description = $"The pod to make active, or {Roles.AnyCandidate}: the best candidate", Arity = ArgumentArity.ZeroOrOne, DefaultValueFactory = _ => Roles.AnyCandidate };
+        var pod = new Argument<string>("POD")
+        {
+            Description = $"The pod to make active, or {Roles.AnyCandidate}: the best candidate",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => Roles.AnyCandidate,
+        };
         var switchover = GroupCommand("switchover", "Move the active role to POD (or the best candidate) and wait for the operator's answer",
             (api, name, parsed, ct) => new Switchover(api, stdout, stderr).RunAsync(name, parsed.GetValue(pod)!.Trim(), parsed.GetValue(TimeoutOption), ct), stderr);
         switchover.Arguments.Add(pod);
@@ -68,7 +73,9 @@ public static class HagCommandLine
     private static TimeSpan ParseDuration(ArgumentResult result)
     {
         var raw = result.Tokens.Count > 0 ? result.Tokens[0].Value.Trim() : "";
-        (string Suffix, Func<double, TimeSpan> Make)[] units = [("ms", TimeSpan.FromMilliseconds), ("s", TimeSpan.FromSeconds), ("m", TimeSpan.FromMinutes), ("h", TimeSpan.FromHours), ("", TimeSpan.FromSeconds)];
+        // "ms" before "s", and a bare number (seconds) last.
+        (string Suffix, Func<double, TimeSpan> Make)[] units =
+            [("ms", TimeSpan.FromMilliseconds), ("s", TimeSpan.FromSeconds), ("m", TimeSpan.FromMinutes), ("h", TimeSpan.FromHours), ("", TimeSpan.FromSeconds)];
         foreach (var (suffix, make) in units)
         {
             if (raw.EndsWith(suffix, StringComparison.Ordinal)
