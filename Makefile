@@ -7,6 +7,11 @@ NODE_DIR := $(CURDIR)/.local/node
 PUBLISH_DIR := $(CURDIR)/.local/publish
 IMAGE ?= failover-operator:dev
 KUBECONFIG ?= $(HOME)/.kube/config
+# kubectl finds plugins on PATH: the program goes into a folder of its own (it is a .NET app, a
+# dozen files), kubectl-hag into a bin folder as a link to it. Root: /usr/local; others: ~/.local.
+KUBECTL_PLUGIN_PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+KUBECTL_PLUGIN_DIR ?= $(KUBECTL_PLUGIN_PREFIX)/bin
+KUBECTL_PLUGIN_LIB ?= $(KUBECTL_PLUGIN_PREFIX)/lib/kubectl-hag
 
 .PHONY: help
 help: ## List the targets
@@ -29,6 +34,20 @@ test: setup ## Run all tests: unit, integration on a real kube-apiserver, chart,
 .PHONY: publish
 publish: ## Publish the operator (Release) to .local/publish
 	dotnet publish src/FailoverOperator -c Release -o $(PUBLISH_DIR) --nologo -v quiet
+
+.PHONY: kubectl-plugin
+kubectl-plugin: ## Build and install kubectl hag: PREFIX/lib/kubectl-hag/, linked as PREFIX/bin/kubectl-hag (PREFIX: root /usr/local, else ~/.local)
+	dotnet publish src/KubectlHag -c Release -o $(KUBECTL_PLUGIN_LIB) -p:DebugType=none --nologo -v quiet
+	mkdir -p $(KUBECTL_PLUGIN_DIR)
+	ln -sfn $(KUBECTL_PLUGIN_LIB)/kubectl-hag $(KUBECTL_PLUGIN_DIR)/kubectl-hag
+	@case ":$$PATH:" in *":$(KUBECTL_PLUGIN_DIR):"*) echo "installed $(KUBECTL_PLUGIN_DIR)/kubectl-hag: try kubectl hag --help";; \
+		*) echo "installed $(KUBECTL_PLUGIN_DIR)/kubectl-hag, but $(KUBECTL_PLUGIN_DIR) is not on PATH: add it, or kubectl will not find the plugin";; esac
+
+.PHONY: kubectl-plugin-uninstall
+kubectl-plugin-uninstall: ## Remove what make kubectl-plugin installed
+	rm -f $(KUBECTL_PLUGIN_DIR)/kubectl-hag
+	@# Only a folder that holds the plugin: KUBECTL_PLUGIN_LIB may have been pointed elsewhere.
+	if [ -f $(KUBECTL_PLUGIN_LIB)/kubectl-hag.dll ]; then rm -rf $(KUBECTL_PLUGIN_LIB); fi
 
 .PHONY: run
 run: ## Run the operator against the current KUBECONFIG
