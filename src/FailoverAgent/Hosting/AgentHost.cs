@@ -1,0 +1,102 @@
+using System.Runtime.InteropServices;
+using FailoverAgent.Fencing;
+using FailoverAgent.Kube;
+using FailoverAgent.Roles;
+using k8s;
+
+namespace FailoverAgent.Hosting;
+
+/// <summary>
+/// Wires the agent together and runs it until SIGTERM/SIGINT (or the wrapped command's own exit):
+/// then demote if active, acknowledge, release the Lease, exit.
+/// </summary>
+public sealed class AgentHost
+{
+    // The stop path (demote, acknowledge, release) must finish within the pod's
+    // terminationGracePeriodSeconds (30 s by default) after the wrapped command's grace.
+    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(15);
+
+    private readonly AgentOptions options;
+    private readonly TaskCompletionSource<int> stopRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public AgentHost(AgentOptions options) => this.options = options;
+
+    /// <summary>Ask the agent to stop with this exit code (first request wins).</summary>
+    public void RequestStop(int exitCode) => stopRequested.TrySetResult(exitCode);
+
+    public async Task<int> RunAsync(Func<EventReporter, IRoleHandler> handlerFactory, TimeSpan demotionAllowance)
+    {
+        var identity = new AgentIdentity(options.Group, options.Namespace, options.Pod);
+        using var client = new Kubernetes(ClientConfiguration());
+        var api = new GroupApi(client, identity);
+        var events = new EventReporter(api, identity);
+        var worker = new RoleWorker(identity, handlerFactory(events), api, events);
+        var machine = new FencingMachine(options.Pod);
+        var loop = new FencingLoop(machine, api, worker);
+        var follower = new LeaseFollower(api, identity, loop, options.Resync);
+
+        using var loops = new CancellationTokenSource();
+        using var giveUp = new CancellationTokenSource();
+        var core = new[] { Task.Run(() => loop.RunAsync(loops.Token)), Task.Run(() => follower.RunAsync(loops.Token)) };
+        using var endpoint = new StatusEndpoint(options.Port, () => UnhealthyReason(loop, core), () => loop.Report);
+        endpoint.Start();
+        var background = new[] { Task.Run(() => worker.RunAsync(giveUp.Token)), Task.Run(() => events.RunAsync(giveUp.Token)), endpoint.RunAsync(loops.Token) };
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        AgentLog.Info($"following Lease {identity.Namespace}/{identity.Group} as pod {identity.Pod}; status on 127.0.0.1:{options.Port}");
+
+        var first = await Task.WhenAny(stopRequested.Task, Task.WhenAny(core));
+        var exitCode = first == stopRequested.Task ? await stopRequested.Task : 1;
+        if (first != stopRequested.Task) AgentLog.Error($"a fencing loop ended unexpectedly: {(await Task.WhenAny(core)).Exception?.GetBaseException().Message}");
+        await StopAsync(loop, worker, machine, first == stopRequested.Task, demotionAllowance);
+        loops.Cancel();
+        giveUp.Cancel();
+        events.Complete();
+        await Task.WhenAll(background).WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { });
+        AgentLog.Info($"exiting with code {exitCode}");
+        return exitCode;
+    }
+
+    private void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true;   // we exit ourselves, after handing over
+        AgentLog.Info($"{context.Signal}: stopping (demote if active, acknowledge, release the Lease)");
+        RequestStop(0);
+    }
+
+    /// <summary>The machine's stop rule, then waits (bounded) until the worker carried out all it queued.</summary>
+    private static async Task StopAsync(FencingLoop loop, RoleWorker worker, FencingMachine machine, bool loopAlive, TimeSpan demotionAllowance)
+    {
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (loopAlive)
+        {
+            loop.Post((m, now) => m.OnStop(now));
+            loop.Post((_, _) => [new Drained(drained)]);
+        }
+        else
+        {
+            // The loop is gone, so nothing renews: stop acting now rather than at the deadline.
+            worker.Enqueue(new Demote(machine.Term, "AgentFailure"), null);
+            worker.Enqueue(new Drained(drained), null);
+        }
+        try { await drained.Task.WaitAsync(StopBudget + demotionAllowance); }
+        catch (TimeoutException) { AgentLog.Warn("stopping took too long: exiting without finishing the hand-over"); }
+    }
+
+    private static string? UnhealthyReason(FencingLoop loop, Task[] core)
+    {
+        if (core.Any(t => t.IsCompleted)) return "a fencing loop has ended";
+        var idle = MonotonicClock.Now - loop.LastStep;
+        return idle > TimeSpan.FromSeconds(5) ? $"the fencing loop has not run for {idle.TotalSeconds:0.0} s" : null;
+    }
+
+    private KubernetesClientConfiguration ClientConfiguration()
+    {
+        var config = options.Kubeconfig is { } path ? KubernetesClientConfiguration.BuildConfigFromConfigFile(path)
+            : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig()
+            : throw new InvalidOperationException("not in a cluster and no kubeconfig: pass --kubeconfig or set KUBECONFIG");
+        // No call may hang for long: the deadline rule is ours, but a stuck acknowledgement is not.
+        config.HttpClientTimeout = TimeSpan.FromSeconds(10);
+        return config;
+    }
+}

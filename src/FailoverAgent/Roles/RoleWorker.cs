@@ -1,0 +1,111 @@
+using System.Threading.Channels;
+using FailoverAgent.Fencing;
+using FailoverAgent.Hosting;
+using FailoverAgent.Kube;
+
+namespace FailoverAgent.Roles;
+
+/// <summary>
+/// Carries out role changes strictly in order — a demotion finishes before its acknowledgement is
+/// written, and before any later promotion starts. A demotion cancels a promotion still under way
+/// (a promote hook being retried) instead of queueing behind it.
+/// </summary>
+public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, GroupApi api, EventReporter events)
+{
+    private static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly Channel<(FencingAction Action, LeaseSnapshot? Lease)> work = Channel.CreateUnbounded<(FencingAction, LeaseSnapshot?)>();
+    private CancellationTokenSource promotion = new();
+    public void Enqueue(FencingAction action, LeaseSnapshot? lease)
+    {
+        if (action is Demote) promotion.Cancel();
+        work.Writer.TryWrite((action, lease));
+    }
+
+    /// <param name="giveUp">Ends retries of the acknowledgement and release (the process is exiting).</param>
+    public async Task RunAsync(CancellationToken giveUp)
+    {
+        await foreach (var (action, lease) in work.Reader.ReadAllAsync(giveUp))
+        {
+            try { await RunOneAsync(action, lease, giveUp); }
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested) { return; }
+        }
+    }
+
+    private async Task RunOneAsync(FencingAction action, LeaseSnapshot? lease, CancellationToken giveUp)
+    {
+        switch (action)
+        {
+            case Promote promote:
+                if (promotion.IsCancellationRequested) { promotion.Dispose(); promotion = new CancellationTokenSource(); }
+                var up = new RoleChange(identity, RoleChange.Active, promote.Reason, promote.Term);
+                AgentLog.Info($"PROMOTED to {up}: this pod acts from now on");
+                events.Report("Promoted", $"active in term {promote.Term} ({promote.Reason})", warning: false);
+                try { await handler.PromoteAsync(up, promotion.Token); }
+                catch (OperationCanceledException) when (promotion.IsCancellationRequested) { AgentLog.Warn($"promotion to term {promote.Term} cut short by a demotion"); }
+                break;
+            case Demote demote:
+                var down = new RoleChange(identity, RoleChange.Standby, demote.Reason, demote.Term);
+                AgentLog.Info($"DEMOTING from term {demote.Term} ({demote.Reason})");
+                await handler.DemoteAsync(down, CancellationToken.None);
+                AgentLog.Info($"DEMOTED to {down}: this pod no longer acts");
+                events.Report("Demoted", $"standby, gave up term {demote.Term} ({demote.Reason})", warning: !down.Planned);
+                break;
+            case Acknowledge ack:
+                await RetryAsync($"acknowledging term {ack.Term}", ct => api.AcknowledgeAsync(ack.Term, ct), int.MaxValue, giveUp);
+                AgentLog.Info($"ACKNOWLEDGED term {ack.Term}: pod annotated {LeaseReading.DemotedTermAnnotationKey}={ack.Term}");
+                break;
+            case ReleaseLease release:
+                await ReleaseAsync(release.Basis, giveUp);
+                break;
+            case Drained drained:
+                drained.Done.TrySetResult();
+                break;
+        }
+    }
+
+    /// <summary>Hands the Lease back; on 409 reads it again and retries while it still names us.</summary>
+    private async Task ReleaseAsync(LeaseSnapshot basis, CancellationToken giveUp)
+    {
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            try
+            {
+                await api.ReleaseAsync(basis, RoleReasons.Stopped, giveUp);
+                AgentLog.Info($"RELEASED the Lease (term {basis.Term}): holder empty, fencing record names {identity.Pod}");
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !giveUp.IsCancellationRequested)
+            {
+                AgentLog.Warn($"releasing the Lease (attempt {attempt}): {LeaseFollower.Describe(e)}");
+                if (GroupApi.IsConflict(e))
+                {
+                    // Someone wrote the Lease since our reading: release only what is still ours.
+                    var current = await api.GetLeaseAsync(giveUp) is { } lease ? LeaseReading.ToSnapshot(lease) : null;
+                    if (current is null || !current.Names(identity.Pod) || current.Term != basis.Term) return;
+                    basis = current;
+                }
+                else await Task.Delay(Backoff(attempt), giveUp);
+            }
+        }
+    }
+
+    private static async Task RetryAsync(string what, Func<CancellationToken, Task> call, int attempts, CancellationToken giveUp)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { await call(giveUp); return; }
+            catch (Exception e) when (attempt < attempts && (e is not OperationCanceledException || !giveUp.IsCancellationRequested))
+            {
+                AgentLog.Warn($"{what} (attempt {attempt}): {LeaseFollower.Describe(e)}; retrying");
+                await Task.Delay(Backoff(attempt), giveUp);
+            }
+        }
+    }
+
+    private static TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(MaximumBackoff.TotalMilliseconds, 200 * Math.Pow(2, attempt - 1)));
+}
+
+/// <summary>Completes once everything queued before it has been carried out (the stop path waits on it).</summary>
+public sealed record Drained(TaskCompletionSource Done) : FencingAction;
