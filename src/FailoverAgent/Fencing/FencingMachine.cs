@@ -138,6 +138,7 @@ public sealed class FencingMachine(string self)
     {
         Role = AgentRole.Standby;
         lastRenewalStart = null;
+        nextRenewalAttempt = TimeSpan.Zero;   // a newer term naming us is confirmed at once, not on the old schedule
         return [new Demote(highestTermActedIn, reason), new Acknowledge(highestTermActedIn)];
     }
 

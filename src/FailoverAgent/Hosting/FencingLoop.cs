@@ -16,7 +16,7 @@ public sealed class FencingLoop(FencingMachine machine, GroupApi api, RoleWorker
     public delegate IReadOnlyList<FencingAction> Input(FencingMachine machine, TimeSpan now);
 
     private readonly Channel<Input> inputs = Channel.CreateUnbounded<Input>(new UnboundedChannelOptions { SingleReader = true });
-    private volatile RoleReport report = new("standby", -1, null, null);
+    private volatile RoleReport report = new("standby", -1, null, null, null);
     private DateTime lastRenewalWallClock;
 
     /// <summary>The machine's state after its last step, for /role.</summary>
@@ -100,6 +100,6 @@ public sealed class FencingLoop(FencingMachine machine, GroupApi api, RoleWorker
         LastStep = MonotonicClock.Now;
         var active = machine.Role == AgentRole.Active;
         report = new RoleReport(active ? "active" : "standby", machine.Term, machine.Lease?.Holder,
-            active ? lastRenewalWallClock.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'") : null);
+            active ? lastRenewalWallClock.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'") : null, machine.Lease?.ResourceVersion);
     }
 }

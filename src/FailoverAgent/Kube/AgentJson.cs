@@ -24,7 +24,8 @@ public sealed record RoleReport(
     [property: JsonPropertyName("role")] string Role,
     [property: JsonPropertyName("term")] long Term,
     [property: JsonPropertyName("holder")] string? Holder,
-    [property: JsonPropertyName("lastRenewal")] string? LastRenewal);
+    [property: JsonPropertyName("lastRenewal")] string? LastRenewal,
+    [property: JsonPropertyName("observedResourceVersion")] string? ObservedResourceVersion);
 
 /// <summary>The JSON body of a URL hook (the same facts as an exec hook's environment).</summary>
 public sealed record HookPayload(
