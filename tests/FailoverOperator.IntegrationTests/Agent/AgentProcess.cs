@@ -9,13 +9,17 @@ using FailoverOperator.Testing;
 
 namespace FailoverOperator.IntegrationTests.Agent;
 
-/// <summary>failover-agent run as its own process (dotnet failover-agent.dll), as a pod's container runs it.</summary>
+/// <summary>
+/// failover-agent run as its own process (dotnet failover-agent.dll), as a pod's container runs it;
+/// with FAILOVER_AGENT_BINARY set (hack/agent-image.sh publish), the Native AOT binary instead.
+/// </summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> log = new();
 
     public string Pod { get; }
+    public int Pid => process.Id;
     public int Port { get; }
     public string Log => string.Join('\n', log);
     public bool HasExited => process.HasExited;
@@ -38,11 +42,11 @@ public sealed class AgentProcess : IAsyncDisposable
     {
         Pod = pod;
         Port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [Dll, mode, $"--group={group}", $"--kubeconfig={kubeconfig}", $"--port={Port}", "--resync=2s", .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        string[] agentArgs = [mode, $"--group={group}", $"--kubeconfig={kubeconfig}", $"--port={Port}", "--resync=2s", .. args];
+        var start = Environment.GetEnvironmentVariable("FAILOVER_AGENT_BINARY") is { Length: > 0 } binary
+            ? new ProcessStartInfo(binary, agentArgs) : new ProcessStartInfo("dotnet", [Dll, .. agentArgs]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         // Identity as the downward API gives it.
         start.Environment["POD_NAME"] = pod;
         start.Environment["POD_NAMESPACE"] = ns;
