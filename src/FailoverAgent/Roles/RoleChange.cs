@@ -33,6 +33,9 @@ public interface IRoleHandler
     /// <summary>Start acting. Cancelled when a demotion comes first.</summary>
     Task PromoteAsync(RoleChange change, CancellationToken cancel);
 
-    /// <summary>Stop acting; returns once this pod no longer acts (the acknowledgement follows).</summary>
-    Task DemoteAsync(RoleChange change, CancellationToken cancel);
+    /// <summary>
+    /// Stop acting. True once this pod is known to no longer act (the acknowledgement follows);
+    /// false when that could not be established (a demote hook that failed): no acknowledgement then.
+    /// </summary>
+    Task<bool> DemoteAsync(RoleChange change, CancellationToken cancel);
 }

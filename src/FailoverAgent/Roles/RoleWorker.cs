@@ -16,6 +16,8 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
 
     private readonly Channel<(FencingAction Action, LeaseSnapshot? Lease)> work = Channel.CreateUnbounded<(FencingAction, LeaseSnapshot?)>();
     private CancellationTokenSource promotion = new();
+    // Terms whose demotion could not be confirmed (a demote hook failed): acknowledging them would be a false proof.
+    private readonly HashSet<long> unconfirmed = [];
     public void Enqueue(FencingAction action, LeaseSnapshot? lease)
     {
         if (action is Demote) promotion.Cancel();
@@ -47,9 +49,18 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
             case Demote demote:
                 var down = new RoleChange(identity, RoleChange.Standby, demote.Reason, demote.Term);
                 AgentLog.Info($"DEMOTING from term {demote.Term} ({demote.Reason})");
-                await handler.DemoteAsync(down, CancellationToken.None);
+                if (!await handler.DemoteAsync(down, CancellationToken.None))
+                {
+                    unconfirmed.Add(demote.Term);
+                    AgentLog.Error($"DEMOTION of term {demote.Term} NOT CONFIRMED: the demote hook did not succeed; no acknowledgement " +
+                                   "(the operator waits for the Lease to expire; the term is the application's last line of defence)");
+                    events.Report("DemoteFailed", $"the demote hook for term {demote.Term} did not succeed; not acknowledged", warning: true);
+                    break;
+                }
                 AgentLog.Info($"DEMOTED to {down}: this pod no longer acts");
                 events.Report("Demoted", $"standby, gave up term {demote.Term} ({demote.Reason})", warning: !down.Planned);
+                break;
+            case Acknowledge ack when unconfirmed.Contains(ack.Term):
                 break;
             case Acknowledge ack:
                 await RetryAsync($"acknowledging term {ack.Term}", ct => api.AcknowledgeAsync(ack.Term, ct), int.MaxValue, giveUp);

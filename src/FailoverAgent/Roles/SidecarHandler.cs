@@ -14,12 +14,15 @@ public sealed class SidecarHandler(SidecarHooks hooks, HookPolicy policy, EventR
 
     public Task PromoteAsync(RoleChange change, CancellationToken cancel) => RunAsync("on-promote", hooks.OnPromote, "promote-url", hooks.PromoteUrl, change, cancel);
 
-    public Task DemoteAsync(RoleChange change, CancellationToken cancel) => RunAsync("on-demote", hooks.OnDemote, "demote-url", hooks.DemoteUrl, change, cancel);
+    /// <summary>True when every demote hook succeeded (or there is none): only then may the agent claim the application stopped.</summary>
+    public Task<bool> DemoteAsync(RoleChange change, CancellationToken cancel) => RunAsync("on-demote", hooks.OnDemote, "demote-url", hooks.DemoteUrl, change, cancel);
 
-    private async Task RunAsync(string commandName, string? command, string urlName, Uri? target, RoleChange change, CancellationToken cancel)
+    private async Task<bool> RunAsync(string commandName, string? command, string urlName, Uri? target, RoleChange change, CancellationToken cancel)
     {
-        if (!string.IsNullOrWhiteSpace(command)) await runner.RunCommandAsync(commandName, command, change, cancel);
-        if (target is not null) await runner.RetryAsync(urlName, change.Term, _ => url.PostOnceAsync(target, change, cancel), cancel);
+        var succeeded = true;
+        if (!string.IsNullOrWhiteSpace(command)) succeeded &= await runner.RunCommandAsync(commandName, command, change, cancel);
+        if (target is not null) succeeded &= await runner.RetryAsync(urlName, change.Term, _ => url.PostOnceAsync(target, change, cancel), cancel);
+        return succeeded;
     }
 
     /// <summary>HookSucceeded / HookFailed / HookTimedOut, with exit code, term and attempt, in the log and as an Event.</summary>

@@ -24,9 +24,10 @@ public sealed class WrappedCommand(IReadOnlyList<string> command, TimeSpan grace
         return Task.CompletedTask;
     }
 
-    public async Task DemoteAsync(RoleChange change, CancellationToken cancel)
+    /// <summary>Always true once it returns: the command and its process group are gone.</summary>
+    public async Task<bool> DemoteAsync(RoleChange change, CancellationToken cancel)
     {
-        if (running is not { } group) return;
+        if (running is not { } group) return true;
         stopping = true;
         AgentLog.Info($"stopping {command[0]} (pid {group.Process.Id}): SIGTERM, SIGKILL after {grace.TotalSeconds:0.#} s");
         group.Terminate();
@@ -39,6 +40,7 @@ public sealed class WrappedCommand(IReadOnlyList<string> command, TimeSpan grace
         AgentLog.Info($"{command[0]} stopped (exit code {group.Process.ExitCode})");
         running = null;
         group.Dispose();
+        return true;
     }
 
     private async Task WatchExitAsync(ProcessGroup group)
