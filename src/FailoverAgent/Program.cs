@@ -33,12 +33,14 @@ try
         var policy = new HookPolicy(parsed.GetValue(AgentCommandLine.HookTimeout), parsed.GetValue(AgentCommandLine.HookAttempts),
             parsed.GetValue(AgentCommandLine.HookBackoff));
         using var http = new HttpClient();
-        return await host.RunAsync(events => new SidecarHandler(hooks, policy, events, http), demotionAllowance: policy.Timeout);
+        // A hook cannot be made to finish by the deadline, so it starts at the deadline (no lead): a hook
+        // must be quick, and the application should check the term itself (docs/fencing.md, Agent).
+        return await host.RunAsync(events => new SidecarHandler(hooks, policy, events, http), demotionLead: TimeSpan.Zero, demotionAllowance: policy.Timeout);
     }
     var command = parsed.GetValue(AgentCommandLine.Command)!;
     var grace = parsed.GetValue(AgentCommandLine.Grace);
     // The wrapped command ended by itself while active: hand over, and exit with its code.
-    return await host.RunAsync(_ => new WrappedCommand(command, grace, host.RequestStop), demotionAllowance: grace);
+    return await host.RunAsync(_ => new WrappedCommand(command, grace, host.RequestStop), demotionLead: grace, demotionAllowance: grace);
 }
 catch (InvalidOperationException e)
 {

@@ -100,7 +100,7 @@ public class FencingMachineTests
 
         var actions = machine.OnTick(S(12));
 
-        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.DeadlinePassed), new Acknowledge(3)], actions);
+        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.DeadlinePassed, S(12)), new Acknowledge(3)], actions);
         Assert.Equal(AgentRole.Standby, machine.Role);
     }
 
@@ -133,7 +133,7 @@ public class FencingMachineTests
 
         var actions = machine.OnLeaseObserved(Lease("pod-b", 4, "7", failoverReason: "NotReady"), S(2));
 
-        Assert.Equal<FencingAction>([new Demote(3, "NotReady"), new Acknowledge(3)], actions);
+        Assert.Equal<FencingAction>([new Demote(3, "NotReady", S(12)), new Acknowledge(3)], actions);
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public class FencingMachineTests
 
         var actions = machine.OnLeaseObserved(Lease(null, 3, "7", fencingReason: "NotReady"), S(2));
 
-        Assert.Equal<FencingAction>([new Demote(3, "NotReady"), new Acknowledge(3)], actions);
+        Assert.Equal<FencingAction>([new Demote(3, "NotReady", S(12)), new Acknowledge(3)], actions);
     }
 
     [Fact]
@@ -183,7 +183,7 @@ public class FencingMachineTests
 
         var actions = machine.OnLeaseObserved(Lease(Me, 5, "9"), S(1));
 
-        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.TermChanged), new Acknowledge(3), new RenewLease(Lease(Me, 5, "9"))], actions);
+        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.TermChanged, S(12)), new Acknowledge(3), new RenewLease(Lease(Me, 5, "9"))], actions);
         Assert.Equal(new Promote(5, "Assigned"), Assert.Single(machine.OnRenewalSucceeded(Lease(Me, 5, "10"), S(1), S(1.1))));
     }
 
@@ -192,7 +192,7 @@ public class FencingMachineTests
     {
         BecomeActive();
 
-        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.LeaseDeleted), new Acknowledge(3)], machine.OnLeaseDeleted(S(1)));
+        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.LeaseDeleted, S(12)), new Acknowledge(3)], machine.OnLeaseDeleted(S(1)));
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public class FencingMachineTests
 
         var actions = machine.OnStop(S(1));
 
-        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.Stopped), new Acknowledge(3), new ReleaseLease(Lease(Me, 3, "2"))], actions);
+        Assert.Equal<FencingAction>([new Demote(3, RoleReasons.Stopped, S(12)), new Acknowledge(3), new ReleaseLease(Lease(Me, 3, "2"))], actions);
         Assert.Empty(machine.OnTick(S(6)));                                       // no renewal after the stop
         Assert.Empty(machine.OnLeaseObserved(Lease(Me, 7, "20"), S(7)));          // and no promotion
         Assert.Empty(machine.OnStop(S(8)));
@@ -225,10 +225,38 @@ public class FencingMachineTests
     }
 
     [Fact]
+    public void Every_demotion_carries_the_deadline_of_the_term_given_up_as_the_time_to_have_stopped_by()
+    {
+        BecomeActive();
+        machine.OnTick(S(5));
+        machine.OnRenewalSucceeded(Lease(Me, 3, "3"), S(5), S(5.2));
+
+        Assert.Equal(new Demote(3, RoleReasons.Stopped, S(17)), machine.OnStop(S(6))[0]);
+    }
+
+    [Fact]
+    public void With_a_demotion_lead_a_graceful_stop_begins_that_much_before_the_deadline_never_before_half_the_duration()
+    {
+        var wrapper = new FencingMachine(Me, demotionLead: S(2));
+        wrapper.OnLeaseObserved(Lease(Me, 3), S(0));
+        wrapper.OnRenewalSucceeded(Lease(Me, 3, "2"), S(0), S(0.1));
+        wrapper.OnTick(S(5));   // the renewal never answers
+
+        Assert.Equal(S(10), wrapper.NextWakeUp(S(9.5)));
+        Assert.Empty(wrapper.OnTick(S(9.99)));
+        Assert.Equal(new Demote(3, RoleReasons.DeadlinePassed, S(12)), wrapper.OnTick(S(10))[0]);
+
+        var longGrace = new FencingMachine(Me, demotionLead: S(60));
+        longGrace.OnLeaseObserved(Lease(Me, 3), S(0));
+        longGrace.OnRenewalSucceeded(Lease(Me, 3, "2"), S(0), S(0.1));
+        Assert.Equal(S(7.5), longGrace.DemotionStart);   // d/2
+    }
+
+    [Fact]
     public void Stop_after_the_deadline_passed_demotes_for_the_deadline()
     {
         BecomeActive();
 
-        Assert.Equal(new Demote(3, RoleReasons.DeadlinePassed), machine.OnStop(S(30))[0]);
+        Assert.Equal(new Demote(3, RoleReasons.DeadlinePassed, S(12)), machine.OnStop(S(30))[0]);
     }
 }

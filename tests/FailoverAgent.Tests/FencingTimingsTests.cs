@@ -25,6 +25,14 @@ public class FencingTimingsTests
     }
 
     [Theory]
+    [InlineData(15, 2, 2)]
+    [InlineData(15, 10, 4.5)]   // 12 − 7.5
+    [InlineData(3, 10, 0.5)]    // 2 − 1.5
+    [InlineData(1, 10, 0)]      // 0.5 − 0.5
+    public void The_demotion_lead_never_starts_a_demotion_before_half_the_duration(double duration, double wanted, double lead) =>
+        Assert.Equal(TimeSpan.FromSeconds(lead), FencingTimings.DemotionLead(TimeSpan.FromSeconds(wanted), TimeSpan.FromSeconds(duration)));
+
+    [Theory]
     [InlineData("Switchover", true)]
     [InlineData("NodeDrain", true)]
     [InlineData("Stopped", true)]

@@ -45,6 +45,22 @@ public sealed class WrappedCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Past_the_terms_deadline_there_is_no_grace_left_the_command_is_killed_at_once()
+    {
+        var marker = Path.Combine(dir, "late");
+        var wrapped = new WrappedCommand(["/bin/sh", "-c", $"trap '' TERM; echo x $$ > {marker}; while true; do sleep 0.05; done"],
+            TimeSpan.FromSeconds(30), _ => { });
+
+        await wrapped.PromoteAsync(Up(1), CancellationToken.None);
+        var (_, pid) = await ReadMarkerAsync(marker);
+        var clock = Stopwatch.StartNew();
+        await wrapped.DemoteAsync(Down(1) with { StopBy = FailoverAgent.Hosting.MonotonicClock.Now - TimeSpan.FromSeconds(1) }, CancellationToken.None);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"waited {clock.Elapsed} of a 30 s grace after the deadline");
+        Assert.True(await HookRunnerTests.ProcessGoneAsync(pid));
+    }
+
+    [Fact]
     public async Task A_command_that_exits_by_itself_while_active_is_reported_with_its_code()
     {
         var exited = new TaskCompletionSource<int>();

@@ -12,8 +12,11 @@ public sealed record RefreshLease : FencingAction;
 /// <summary>Start acting: promote hook / start the wrapped process.</summary>
 public sealed record Promote(long Term, string Reason) : FencingAction;
 
-/// <summary>Stop acting: demote hook / stop the wrapped process. Always followed by <see cref="Acknowledge"/>.</summary>
-public sealed record Demote(long Term, string Reason) : FencingAction;
+/// <summary>
+/// Stop acting: demote hook / stop the wrapped process. Always followed by <see cref="Acknowledge"/>.
+/// StopBy (monotonic): the deadline of the term given up; past it this pod must not act at all.
+/// </summary>
+public sealed record Demote(long Term, string Reason, TimeSpan? StopBy = null) : FencingAction;
 
 /// <summary>Annotate our pod failover.dev/demoted-term=Term, once the demotion before it finished.</summary>
 public sealed record Acknowledge(long Term) : FencingAction;

@@ -13,8 +13,13 @@ public enum AgentRole { Standby, Active }
 ///   another holder or none. Readings of an older term than the newest seen are stale: ignored.
 /// - Never act again in a term we demoted from.
 /// - On stop: demote if active, acknowledge, release the Lease if it names us.
+/// - Every demotion carries StopBy = the deadline: the application must have stopped by then
+///   (the wrapped command is killed then at the latest, whatever its grace). A demotion for lack of
+///   renewal starts <paramref name="demotionLead"/> before the deadline, so a graceful stop fits
+///   before it (but never before half the duration has passed since the renewal's start).
 /// </summary>
-public sealed class FencingMachine(string self)
+/// <param name="demotionLead">How long a graceful stop takes (run mode: --grace); zero for hooks.</param>
+public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
 {
     private LeaseSnapshot? lease;
     private long newestTermSeen = -1;
@@ -33,6 +38,11 @@ public sealed class FencingMachine(string self)
 
     /// <summary>When we must have stopped acting unless a renewal succeeds first (null while standby).</summary>
     public TimeSpan? Deadline => Role == AgentRole.Active && lastRenewalStart is { } start ? FencingTimings.Deadline(start, Duration) : null;
+
+    /// <summary>When a demotion for lack of renewal begins: the deadline less the demotion lead.</summary>
+    public TimeSpan? DemotionStart => Deadline is { } deadline ? deadline - Lead(Duration) : null;
+
+    private TimeSpan Lead(TimeSpan duration) => FencingTimings.DemotionLead(demotionLead, duration);
 
     public IReadOnlyList<FencingAction> OnLeaseObserved(LeaseSnapshot observed, TimeSpan now)
     {
@@ -73,7 +83,7 @@ public sealed class FencingMachine(string self)
             return [];
         }
         // A confirmation in a term we never acted in, still in time: now we may act.
-        if (Role == AgentRole.Standby && written.Term > highestTermActedIn && now < FencingTimings.Deadline(startedAt, written.Duration))
+        if (Role == AgentRole.Standby && written.Term > highestTermActedIn && now < FencingTimings.Deadline(startedAt, written.Duration) - Lead(written.Duration))
         {
             Role = AgentRole.Active;
             highestTermActedIn = written.Term;
@@ -124,7 +134,7 @@ public sealed class FencingMachine(string self)
     public TimeSpan NextWakeUp(TimeSpan now)
     {
         var next = now + TimeSpan.FromSeconds(1);
-        if (Deadline is { } deadline && deadline < next) next = deadline;
+        if (DemotionStart is { } start && start < next) next = start;
         if ((Role == AgentRole.Active || IsCandidate) && !renewalInFlight && nextRenewalAttempt < next) next = nextRenewalAttempt;
         return next < now ? now : next;
     }
@@ -132,14 +142,15 @@ public sealed class FencingMachine(string self)
     private bool IsCandidate => Role == AgentRole.Standby && lease is { } l && l.Names(self) && l.Term > highestTermActedIn;
 
     private List<FencingAction> Expired(TimeSpan now) =>
-        Deadline is { } deadline && now >= deadline ? StopActing(RoleReasons.DeadlinePassed) : [];
+        DemotionStart is { } start && now >= start ? StopActing(RoleReasons.DeadlinePassed) : [];
 
     private List<FencingAction> StopActing(string reason)
     {
+        var stopBy = Deadline;
         Role = AgentRole.Standby;
         lastRenewalStart = null;
         nextRenewalAttempt = TimeSpan.Zero;   // a newer term naming us is confirmed at once, not on the old schedule
-        return [new Demote(highestTermActedIn, reason), new Acknowledge(highestTermActedIn)];
+        return [new Demote(highestTermActedIn, reason, stopBy), new Acknowledge(highestTermActedIn)];
     }
 
     private List<FencingAction> ConfirmIfCandidate(TimeSpan now) => IsCandidate ? Renew(now) : [];

@@ -31,4 +31,17 @@ public static class FencingTimings
     public static TimeSpan RequestTimeout(TimeSpan duration) => RenewInterval(duration);
 
     public static TimeSpan Deadline(TimeSpan renewalStart, TimeSpan duration) => renewalStart + duration - Margin(duration);
+
+    /// <summary>
+    /// How much earlier than the deadline a demotion for lack of renewal begins, so a graceful stop
+    /// (run mode: --grace) ends by the deadline: the wanted lead, but never so much that the
+    /// demotion would begin before half the duration has passed since the renewal's start (the
+    /// renewal due at d/3 keeps at least d/6 to succeed). 15 s lease: at most 4.5 s.
+    /// </summary>
+    public static TimeSpan DemotionLead(TimeSpan wanted, TimeSpan duration)
+    {
+        var room = duration - Margin(duration) - duration / 2;
+        var cap = room > TimeSpan.Zero ? room : TimeSpan.Zero;
+        return wanted < cap ? wanted : cap;
+    }
 }

@@ -24,14 +24,16 @@ public sealed class AgentHost
     /// <summary>Ask the agent to stop with this exit code (first request wins).</summary>
     public void RequestStop(int exitCode) => stopRequested.TrySetResult(exitCode);
 
-    public async Task<int> RunAsync(Func<EventReporter, IRoleHandler> handlerFactory, TimeSpan demotionAllowance)
+    /// <param name="demotionLead">How long before the deadline a demotion for lack of renewal begins (run: the grace).</param>
+    /// <param name="demotionAllowance">How long a demotion may take on the way out (the grace, or a hook's timeout).</param>
+    public async Task<int> RunAsync(Func<EventReporter, IRoleHandler> handlerFactory, TimeSpan demotionLead, TimeSpan demotionAllowance)
     {
         var identity = new AgentIdentity(options.Group, options.Namespace, options.Pod);
         using var client = new Kubernetes(ClientConfiguration());
         var api = new GroupApi(client, identity);
         var events = new EventReporter(api, identity);
         var worker = new RoleWorker(identity, handlerFactory(events), api, events);
-        var machine = new FencingMachine(options.Pod);
+        var machine = new FencingMachine(options.Pod, demotionLead);
         var loop = new FencingLoop(machine, api, worker);
         var follower = new LeaseFollower(api, identity, loop, options.Resync);
 

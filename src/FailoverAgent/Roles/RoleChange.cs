@@ -3,7 +3,8 @@ using FailoverAgent.Kube;
 namespace FailoverAgent.Roles;
 
 /// <summary>One role change as hooks and the wrapped command see it.</summary>
-public sealed record RoleChange(AgentIdentity Identity, string Role, string Reason, long Term)
+/// <param name="StopBy">Demotion: the monotonic time by which the application must have stopped (null: no limit known).</param>
+public sealed record RoleChange(AgentIdentity Identity, string Role, string Reason, long Term, TimeSpan? StopBy = null)
 {
     public const string Active = "active";
     public const string Standby = "standby";

@@ -47,7 +47,7 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
                 catch (OperationCanceledException) when (promotion.IsCancellationRequested) { AgentLog.Warn($"promotion to term {promote.Term} cut short by a demotion"); }
                 break;
             case Demote demote:
-                var down = new RoleChange(identity, RoleChange.Standby, demote.Reason, demote.Term);
+                var down = new RoleChange(identity, RoleChange.Standby, demote.Reason, demote.Term, demote.StopBy);
                 AgentLog.Info($"DEMOTING from term {demote.Term} ({demote.Reason})");
                 if (!await handler.DemoteAsync(down, CancellationToken.None))
                 {

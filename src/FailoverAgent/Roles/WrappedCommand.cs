@@ -5,7 +5,8 @@ namespace FailoverAgent.Roles;
 /// <summary>
 /// `failover-agent run -- CMD ARGS`: CMD runs only while this pod is active. Promotion starts it (its
 /// stdout/stderr pass through, FAILOVER_* in its environment); demotion sends SIGTERM and, after the
-/// grace, SIGKILL to its process group, and returns only once it has exited. If CMD exits by itself
+/// grace — or at the term's deadline if that comes first — SIGKILL to its process group, and returns
+/// only once it has exited. If CMD exits by itself
 /// while active, <paramref name="exitedWhileActive"/> is told (the agent then stops and hands over).
 /// </summary>
 public sealed class WrappedCommand(IReadOnlyList<string> command, TimeSpan grace, Action<int> exitedWhileActive) : IRoleHandler
@@ -29,11 +30,12 @@ public sealed class WrappedCommand(IReadOnlyList<string> command, TimeSpan grace
     {
         if (running is not { } group) return true;
         stopping = true;
-        AgentLog.Info($"stopping {command[0]} (pid {group.Process.Id}): SIGTERM, SIGKILL after {grace.TotalSeconds:0.#} s");
+        var allowed = Allowed(change.StopBy);
+        AgentLog.Info($"stopping {command[0]} (pid {group.Process.Id}): SIGTERM, SIGKILL after {allowed.TotalSeconds:0.###} s");
         group.Terminate();
-        using var graceOver = new CancellationTokenSource(grace);
+        using var graceOver = new CancellationTokenSource(allowed);
         try { await group.Process.WaitForExitAsync(graceOver.Token); }
-        catch (OperationCanceledException) { AgentLog.Warn($"{command[0]} did not stop within {grace.TotalSeconds:0.#} s: SIGKILL"); }
+        catch (OperationCanceledException) { AgentLog.Warn($"{command[0]} did not stop within {allowed.TotalSeconds:0.###} s: SIGKILL"); }
         // Whatever it left behind in its group goes too: nothing of it may act after the demotion.
         group.KillAll();
         await group.Process.WaitForExitAsync(CancellationToken.None);
@@ -41,6 +43,14 @@ public sealed class WrappedCommand(IReadOnlyList<string> command, TimeSpan grace
         running = null;
         group.Dispose();
         return true;
+    }
+
+    /// <summary>The grace, cut short by the term's deadline: past it the command must not run at all (docs: proof (c)).</summary>
+    private TimeSpan Allowed(TimeSpan? stopBy)
+    {
+        if (stopBy is not { } deadline) return grace;
+        var left = deadline - MonotonicClock.Now;
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left < grace ? left : grace;
     }
 
     private async Task WatchExitAsync(ProcessGroup group)

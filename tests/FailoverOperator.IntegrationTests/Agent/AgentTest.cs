@@ -54,13 +54,13 @@ public abstract class AgentTest(ICluster plane, ITestOutputHelper output) : Clus
         return (proxy, path);
     }
 
-    protected async Task<V1Lease> CreateLeaseAsync(string holder, int term) =>
+    protected async Task<V1Lease> CreateLeaseAsync(string holder, int term, int seconds = LeaseSeconds) =>
         await Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
         {
             Metadata = new V1ObjectMeta { Name = Group },
             Spec = new V1LeaseSpec
             {
-                HolderIdentity = holder, LeaseTransitions = term, LeaseDurationSeconds = LeaseSeconds,
+                HolderIdentity = holder, LeaseTransitions = term, LeaseDurationSeconds = seconds,
                 AcquireTime = DateTime.UtcNow, RenewTime = DateTime.UtcNow,
             },
         }, Ns);

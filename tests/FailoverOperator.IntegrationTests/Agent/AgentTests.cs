@@ -103,25 +103,4 @@ public class AgentTests(ControlPlane plane, ITestOutputHelper output) : AgentTes
             fencing.RootElement.GetProperty("reason").GetString()));
         Assert.InRange(fencing.RootElement.GetProperty("since").GetDateTime().ToUniversalTime(), before, DateTime.UtcNow.AddSeconds(1));
     }
-
-    [Fact]
-    public async Task TheWrappedCommandRunsOnlyWhileThePodIsActive()
-    {
-        await CreatePodsAsync("db", 2);
-        var standbyLease = await CreateLeaseAsync("db-1", term: 4);
-        var marker = HookLog;
-        var agent = StartAgent("run", "db-0", ["--grace=5s", "--", "/bin/sh", "-c",
-            $"echo \"started $FAILOVER_TERM\" >> {marker}; trap 'echo \"stopped $FAILOVER_TERM\" >> {marker}; exit 0' TERM; while true; do sleep 0.1; done"]);
-        await agent.WaitObservedAsync(standbyLease.Metadata.ResourceVersion, "the agent to read the Lease naming db-1");
-        Assert.Empty(HookLines);   // not the holder: CMD not started
-
-        await TransferLeaseAsync("db-0", term: 5, reason: "NotReady");
-        await WaitHookAsync("started 5");
-        await TransferLeaseAsync("db-1", term: 6, reason: "Switchover");
-        await WaitHookAsync("stopped 5");
-        await Wait.UntilAsync(async () => await DemotedTermAsync("db-0") == "5", Wait.Default, "db-0 annotated demoted-term=5");
-
-        Assert.Equal(["started 5", "stopped 5"], HookLines);
-        Assert.Contains("DEMOTED to standby (term 5, reason Switchover, planned)", agent.Log);
-    }
 }
