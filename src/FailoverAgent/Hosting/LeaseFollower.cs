@@ -13,8 +13,6 @@ public sealed class LeaseFollower(GroupApi api, AgentIdentity identity, FencingL
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ErrorBackoff = TimeSpan.FromSeconds(1);
 
-    public DateTime LastContact { get; private set; }
-
     public async Task RunAsync(CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
@@ -40,7 +38,6 @@ public sealed class LeaseFollower(GroupApi api, AgentIdentity identity, FencingL
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(ReadTimeout);
         var lease = await api.GetLeaseAsync(timeout.Token);
-        LastContact = DateTime.UtcNow;
         if (lease is null)
         {
             loop.Post((machine, now) => machine.OnLeaseDeleted(now));
@@ -59,8 +56,7 @@ public sealed class LeaseFollower(GroupApi api, AgentIdentity identity, FencingL
         {
             await foreach (var (kind, lease) in LeaseWatch.WatchAsync((Kubernetes)api.Client, identity, resourceVersion, resync, cap.Token))
             {
-                LastContact = DateTime.UtcNow;
-                if (kind == WatchEventKind.Upserted && lease is not null)
+                        if (kind == WatchEventKind.Upserted && lease is not null)
                 {
                     var snapshot = LeaseReading.ToSnapshot(lease);
                     loop.Post((machine, now) => machine.OnLeaseObserved(snapshot, now));
