@@ -67,6 +67,15 @@ public class FencingMachineDemotionTests : FencingMachineTestBase
     }
 
     [Fact]
+    public void A_restarted_agent_never_acts_in_a_term_its_pod_already_acknowledged()
+    {
+        machine.RememberAcknowledged(3);
+
+        Assert.Empty(machine.OnLeaseObserved(Lease(Me, 3), S(0)));
+        Assert.IsType<RenewLease>(Assert.Single(machine.OnLeaseObserved(Lease(Me, 4, "2"), S(1))));
+    }
+
+    [Fact]
     public void A_deleted_lease_demotes()
     {
         BecomeActive();

@@ -44,6 +44,16 @@ public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
 
     private TimeSpan Lead(TimeSpan duration) => FencingTimings.DemotionLead(demotionLead, duration);
 
+    /// <summary>
+    /// The term this pod last acknowledged (its demoted-term annotation), read at start: an agent
+    /// that restarted must not act again in a term its predecessor gave up — the operator may
+    /// already count that acknowledgement as proof.
+    /// </summary>
+    public void RememberAcknowledged(long term)
+    {
+        if (term > highestTermActedIn) highestTermActedIn = term;
+    }
+
     public IReadOnlyList<FencingAction> OnLeaseObserved(LeaseSnapshot observed, TimeSpan now)
     {
         if (observed.Term < newestTermSeen) return [];   // stale: the term only grows

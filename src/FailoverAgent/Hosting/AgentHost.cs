@@ -39,10 +39,14 @@ public sealed class AgentHost
 
         using var loops = new CancellationTokenSource();
         using var giveUp = new CancellationTokenSource();
-        var core = new[] { Task.Run(() => loop.RunAsync(loops.Token)), Task.Run(() => follower.RunAsync(loops.Token)) };
+        Task[] core = [];
+        // Up before anything else: while the start waits for the API server the agent is alive (healthy).
         using var endpoint = new StatusEndpoint(options.Port, () => UnhealthyReason(loop, core), () => loop.Report);
         endpoint.Start();
-        var background = new[] { Task.Run(() => worker.RunAsync(giveUp.Token)), Task.Run(() => events.RunAsync(giveUp.Token)), endpoint.RunAsync(loops.Token) };
+        var serving = endpoint.RunAsync(loops.Token);
+        if (!await RememberAcknowledgedAsync(api, machine)) return 0;
+        core = [Task.Run(() => loop.RunAsync(loops.Token)), Task.Run(() => follower.RunAsync(loops.Token))];
+        var background = new[] { Task.Run(() => worker.RunAsync(giveUp.Token)), Task.Run(() => events.RunAsync(giveUp.Token)), serving };
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         AgentLog.Info($"following Lease {identity.Namespace}/{identity.Group} as pod {identity.Pod}; status on 127.0.0.1:{options.Port}");
@@ -57,6 +61,33 @@ public sealed class AgentHost
         await Task.WhenAll(background).WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { });
         AgentLog.Info($"exiting with code {exitCode}");
         return exitCode;
+    }
+
+    /// <summary>
+    /// Reads the term this pod last acknowledged before following the Lease (retried until it
+    /// succeeds): without it a restarted agent could act again in a term it gave up. False when
+    /// asked to stop first.
+    /// </summary>
+    private async Task<bool> RememberAcknowledgedAsync(GroupApi api, FencingMachine machine)
+    {
+        using var registration = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        for (var attempt = 1; !stopRequested.Task.IsCompleted; attempt++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                var term = await api.AcknowledgedTermAsync(timeout.Token);
+                machine.RememberAcknowledged(term);
+                if (term >= 0) AgentLog.Info($"this pod acknowledged term {term} before: it will not act in that term or an older one");
+                return true;
+            }
+            catch (Exception e)
+            {
+                AgentLog.Warn($"reading pod {options.Namespace}/{options.Pod} (attempt {attempt}): {LeaseFollower.Describe(e)}");
+                await Task.WhenAny(stopRequested.Task, Task.Delay(TimeSpan.FromSeconds(Math.Min(5, attempt))));
+            }
+        }
+        return false;
     }
 
     private void Stop(PosixSignalContext context)
@@ -87,6 +118,7 @@ public sealed class AgentHost
 
     private static string? UnhealthyReason(FencingLoop loop, Task[] core)
     {
+        if (core.Length == 0) return null;   // starting
         if (core.Any(t => t.IsCompleted)) return "a fencing loop has ended";
         var idle = MonotonicClock.Now - loop.LastStep;
         return idle > TimeSpan.FromSeconds(5) ? $"the fencing loop has not run for {idle.TotalSeconds:0.0} s" : null;

@@ -53,6 +53,14 @@ public sealed class GroupApi(IKubernetes client, AgentIdentity identity)
     public async Task<string?> PodUidAsync(CancellationToken cancel) =>
         (await client.CoreV1.ReadNamespacedPodAsync(identity.Pod, identity.Namespace, cancellationToken: cancel)).Metadata?.Uid;
 
+    /// <summary>The term in our pod's demoted-term annotation (-1 when there is none or it does not parse).</summary>
+    public async Task<long> AcknowledgedTermAsync(CancellationToken cancel)
+    {
+        var pod = await client.CoreV1.ReadNamespacedPodAsync(identity.Pod, identity.Namespace, cancellationToken: cancel);
+        return pod.Metadata?.Annotations?.TryGetValue(LeaseReading.DemotedTermAnnotationKey, out var raw) == true
+               && long.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var term) ? term : -1;
+    }
+
     public Task CreateEventAsync(Corev1Event ev, CancellationToken cancel) =>
         client.CoreV1.CreateNamespacedEventAsync(ev, identity.Namespace, cancellationToken: cancel);
 

@@ -17,6 +17,7 @@ public sealed class AgentProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> log = new();
+    private bool disposed;
 
     public string Pod { get; }
     public int Pid => process.Id;
@@ -90,8 +91,11 @@ public sealed class AgentProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Kills the agent (SIGKILL, with what it started); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (disposed) return;
+        disposed = true;
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);

@@ -80,6 +80,14 @@ public class AgentTests(ControlPlane plane, ITestOutputHelper output) : AgentTes
         Assert.Equal(("standby", 4L), ((await agent.RoleAsync()).role, (await agent.RoleAsync()).term));
         Assert.Single(HookLines, l => l.StartsWith("active"));
         Assert.Equal(current.Spec.RenewTime, (await GetLeaseAsync(Group))!.Spec.RenewTime);   // nor does it renew a term it gave up
+
+        // Nor does its successor after a restart of the agent: the pod's acknowledgement is remembered.
+        await agent.DisposeAsync();
+        var restarted = StartAgent("sidecar", "db-0", Hooks());
+        await restarted.WaitObservedAsync(current.Metadata.ResourceVersion, "the restarted agent to read the Lease");
+        Assert.Equal(("standby", 4L), ((await restarted.RoleAsync()).role, (await restarted.RoleAsync()).term));
+        Assert.Contains("this pod acknowledged term 4 before", restarted.Log);
+        Assert.Single(HookLines, l => l.StartsWith("active"));
     }
 
     [Fact]
