@@ -109,8 +109,12 @@ public sealed class AgentHost
         else
         {
             // The loop is gone, so nothing renews: stop acting now rather than at the deadline.
-            worker.Enqueue(new Demote(machine.Term, "AgentFailure"), null);
-            worker.Enqueue(new Drained(drained), null);
+            if (machine.Role == AgentRole.Active)
+            {
+                worker.Enqueue(new Demote(machine.Term, "AgentFailure"));
+                worker.Enqueue(new Acknowledge(machine.Term));
+            }
+            worker.Enqueue(new Drained(drained));
         }
         try { await drained.Task.WaitAsync(StopBudget + demotionAllowance); }
         catch (TimeoutException) { AgentLog.Warn("stopping took too long: exiting without finishing the hand-over"); }

@@ -52,7 +52,7 @@ public sealed class FencingLoop(FencingMachine machine, GroupApi api, RoleWorker
             {
                 case RenewLease renew: _ = RenewAsync(renew.Basis); break;
                 case RefreshLease: _ = RefreshAsync(); break;
-                default: roles.Enqueue(action, machine.Lease); break;
+                default: roles.Enqueue(action); break;
             }
         }
     }

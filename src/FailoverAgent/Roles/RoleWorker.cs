@@ -14,36 +14,40 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
 {
     private static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(5);
 
-    private readonly Channel<(FencingAction Action, LeaseSnapshot? Lease)> work = Channel.CreateUnbounded<(FencingAction, LeaseSnapshot?)>();
-    private CancellationTokenSource promotion = new();
+    // Each promotion is queued with its own token; a demotion queued after it cancels it, whether
+    // the promotion is running or still waiting its turn.
+    private readonly Channel<(FencingAction Action, CancellationToken Promotion)> work = Channel.CreateUnbounded<(FencingAction, CancellationToken)>();
+    private CancellationTokenSource? latestPromotion;
     // Terms whose demotion could not be confirmed (a demote hook failed): acknowledging them would be a false proof.
     private readonly HashSet<long> unconfirmed = [];
-    public void Enqueue(FencingAction action, LeaseSnapshot? lease)
+
+    /// <summary>Called from the fencing loop only (one thread).</summary>
+    public void Enqueue(FencingAction action)
     {
-        if (action is Demote) promotion.Cancel();
-        work.Writer.TryWrite((action, lease));
+        if (action is Demote) latestPromotion?.Cancel();
+        if (action is Promote) latestPromotion = new CancellationTokenSource();
+        work.Writer.TryWrite((action, action is Promote ? latestPromotion!.Token : CancellationToken.None));
     }
 
     /// <param name="giveUp">Ends retries of the acknowledgement and release (the process is exiting).</param>
     public async Task RunAsync(CancellationToken giveUp)
     {
-        await foreach (var (action, lease) in work.Reader.ReadAllAsync(giveUp))
+        try
         {
-            try { await RunOneAsync(action, lease, giveUp); }
-            catch (OperationCanceledException) when (giveUp.IsCancellationRequested) { return; }
+            await foreach (var (action, promotion) in work.Reader.ReadAllAsync(giveUp)) await RunOneAsync(action, promotion, giveUp);
         }
+        catch (OperationCanceledException) when (giveUp.IsCancellationRequested) { }
     }
 
-    private async Task RunOneAsync(FencingAction action, LeaseSnapshot? lease, CancellationToken giveUp)
+    private async Task RunOneAsync(FencingAction action, CancellationToken promotion, CancellationToken giveUp)
     {
         switch (action)
         {
             case Promote promote:
-                if (promotion.IsCancellationRequested) { promotion.Dispose(); promotion = new CancellationTokenSource(); }
                 var up = new RoleChange(identity, RoleChange.Active, promote.Reason, promote.Term);
                 AgentLog.Info($"PROMOTED to {up}: this pod acts from now on");
                 events.Report("Promoted", $"active in term {promote.Term} ({promote.Reason})", warning: false);
-                try { await handler.PromoteAsync(up, promotion.Token); }
+                try { await handler.PromoteAsync(up, promotion); }
                 catch (OperationCanceledException) when (promotion.IsCancellationRequested) { AgentLog.Warn($"promotion to term {promote.Term} cut short by a demotion"); }
                 break;
             case Demote demote:
