@@ -47,3 +47,8 @@ catch (InvalidOperationException e)
     Console.Error.WriteLine($"failover-agent: {e.Message}");
     return 2;
 }
+catch (System.Net.Sockets.SocketException e)
+{
+    Console.Error.WriteLine($"failover-agent: cannot listen on 127.0.0.1:{options.Port} ({e.Message}); choose another --port");
+    return 2;
+}
