@@ -96,10 +96,17 @@ public abstract class AgentTest(ICluster plane, ITestOutputHelper output) : Clus
 
     public override async Task DisposeAsync()
     {
-        foreach (var agent in agents) await agent.DisposeAsync();
+        // Every agent is killed even if one of them fails to be: none may outlive the test.
+        var failures = new List<Exception>();
+        foreach (var agent in agents)
+        {
+            try { await agent.DisposeAsync(); }
+            catch (Exception e) { failures.Add(e); }
+        }
         foreach (var proxy in proxies) await proxy.DisposeAsync();
         Output.WriteLine($"--- hook log ---\n{string.Join("\n", HookLines)}\n{AgentLogs()}");
         try { File.Delete(HookLog); } catch (IOException) { }
         await base.DisposeAsync();
+        if (failures.Count > 0) throw new AggregateException("stopping the agents failed", failures);
     }
 }
