@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace FailoverOperator.Testing;
 
@@ -60,8 +57,8 @@ public sealed partial class OperatorProcess : IAsyncDisposable
     private OperatorProcess(OperatorLaunch launch)
     {
         this.launch = launch;
-        HealthPort = FreePort();
-        MetricsPort = FreePort();
+        HealthPort = LocalProcess.FreePort();
+        MetricsPort = LocalProcess.FreePort();
         Arguments = [.. CommandLine(launch)];
         process = new Process { StartInfo = StartInfo(), EnableRaisingEvents = true };
         if (launch.LogPath is null)
@@ -153,7 +150,7 @@ public sealed partial class OperatorProcess : IAsyncDisposable
     public async Task StopGracefullyAsync()
     {
         if (process.HasExited) return;
-        _ = Kill(Pid, 15);
+        LocalProcess.Signal(Pid, LocalProcess.SigTerm);
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Forget();
     }
@@ -208,13 +205,5 @@ public sealed partial class OperatorProcess : IAsyncDisposable
         catch (IOException) { return ""; }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

@@ -42,7 +42,7 @@ public sealed class AgentProcess : IAsyncDisposable
     public AgentProcess(string mode, string kubeconfig, string ns, string pod, string group, IEnumerable<string> args)
     {
         Pod = pod;
-        Port = FreePort();
+        Port = LocalProcess.FreePort();
         string[] agentArgs = [mode, $"--group={group}", $"--kubeconfig={kubeconfig}", $"--port={Port}", "--resync=2s", .. args];
         var start = Environment.GetEnvironmentVariable("FAILOVER_AGENT_BINARY") is { Length: > 0 } binary
             ? new ProcessStartInfo(binary, agentArgs) : new ProcessStartInfo("dotnet", [Dll, .. agentArgs]);
@@ -86,7 +86,7 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>SIGTERM, as the kubelet sends at pod deletion; waits for the exit.</summary>
     public async Task<int> StopGracefullyAsync(TimeSpan timeout)
     {
-        _ = Kill(process.Id, 15);
+        LocalProcess.Signal(process.Id, LocalProcess.SigTerm);
         await process.WaitForExitAsync().WaitAsync(timeout);
         return process.ExitCode;
     }
@@ -104,13 +104,5 @@ public sealed class AgentProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }
