@@ -115,7 +115,7 @@ public static partial class FailoverDecision
 
         var how = adopted is not null
             ? $"adopted: it already carried {o.Spec.RoleLabelKey}={Roles.Active}"
-            : "elected: the member Ready the longest";
+            : "elected: the best candidate (priority, then Ready the longest)";
         return Plan(o, active: chosen.Name, paused ? GroupPhase.Paused : GroupPhase.Healthy,
             new LeaseAction(o.Lease is null ? LeaseActionKind.Create : LeaseActionKind.Transfer, chosen.Name) { Term = o.Lease is null ? TermFloor(o) : null },
             available: ActiveReady(chosen.Name), failure: null, requeueAfter: RenewalCheck(o, renewedNow: true),

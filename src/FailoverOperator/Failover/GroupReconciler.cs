@@ -33,8 +33,11 @@ public sealed class GroupReconciler(
         if (failover is not null)
         {
             FailoverMetrics.FailedOver(observed.Namespace, observed.Name, failover);
-            logger.LogInformation("group {Namespace}/{Group}: failed over from {From} to {To} ({Reason}) in {Duration} ms after the failure was observed",
-                observed.Namespace, observed.Name, failover.From, failover.To, failover.Reason, failover.DurationMilliseconds);
+            // A switchover is planned: it has a request, not a failure, to count from.
+            var what = failover.Reason == FailoverReasons.Switchover ? "switched over" : "failed over";
+            var since = failover.Reason == FailoverReasons.Switchover ? "the request" : "the failure was observed";
+            logger.LogInformation("group {Namespace}/{Group}: {What} from {From} to {To} ({Reason}, term {Term}) in {Duration} ms after {Since}",
+                observed.Namespace, observed.Name, what, failover.From, failover.To, failover.Reason, failover.Term, failover.DurationMilliseconds, since);
         }
         foreach (var e in plan.Events)
         {
