@@ -49,11 +49,14 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
         var a = await StartOperatorAsync("operator-a", ElectionArgs, kubeconfig: kubeconfig);
         await WaitForActiveAsync("db", "db");
         var b = await StartOperatorAsync("operator-b", ElectionArgs);
-        var before = (await Client.CoordinationV1.ReadNamespacedLeaseAsync("failover-operator-leader", Ns)).Spec;
-
-        // 2 s without the API server, under the 4 s renew deadline of a 6 s lease: it keeps leading.
+        // The blip starts right after a renewal, so its length alone decides: 1.5 s without the API
+        // server, well under the 4 s renew deadline of a 6 s lease, and it keeps leading.
+        var first = (await Client.CoordinationV1.ReadNamespacedLeaseAsync("failover-operator-leader", Ns)).Spec;
+        V1LeaseSpec before = first;
+        await Wait.UntilAsync(async () => (before = (await Client.CoordinationV1.ReadNamespacedLeaseAsync("failover-operator-leader", Ns)).Spec).RenewTime > first.RenewTime,
+            Wait.Default, "operator-a to renew once");
         proxy.Cut();
-        await Task.Delay(TimeSpan.FromSeconds(2)); // the length of the outage is the stimulus
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // the length of the outage is the stimulus
         proxy.Restore();
         await Wait.UntilAsync(async () =>
         {

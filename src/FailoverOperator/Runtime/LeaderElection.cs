@@ -111,7 +111,9 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
                 }
                 try
                 {
-                    using var attempt = new CancellationTokenSource(remaining);
+                    // One attempt may not eat the whole deadline: a request stuck on a dead connection is
+                    // abandoned so the next, on a fresh one, still fits before the deadline.
+                    using var attempt = new CancellationTokenSource(Min(remaining, options.RenewDeadline / 4));
                     if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false))
                     {
                         lastRenewal = attemptStart;
@@ -196,6 +198,8 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
             logger.LogWarning("could not release leadership: {Error}", ApiErrors.Describe(e));
         }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static TimeSpan Jittered(TimeSpan period) => period * (1 + 0.2 * Random.Shared.NextDouble());
 
