@@ -81,7 +81,9 @@ public class FencedFailoverTests(ControlPlane plane, ITestOutputHelper output) :
         Output.WriteLine($"promoted {waited.TotalMilliseconds:0} ms after the Lease was seen taken away");
         // Seen here a little after the operator saw its own write, so a little less than the lease.
         Assert.True(waited >= TimeSpan.FromSeconds(leaseSeconds - 1), $"promoted after {waited.TotalMilliseconds:0} ms, before the old lease expired");
-        Assert.Contains("its lease expired", (await EventsAsync(EventReasons.Fenced)).Single().Message);
+        // Events are written off the reconcile path: wait for it rather than read it once.
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Fenced)).Any(e => e.Message.Contains("its lease expired")),
+            Wait.Default, "a Fenced event naming the expiry");
     }
 
     [Fact]
