@@ -8,10 +8,10 @@ public static partial class Oracle
     public const string LogInvariant = "log";
 
     /// <summary>
-    /// Every critical or error line of the operators' logs, and any "Unhandled", classified. Expected: a
-    /// leader that could not renew through an API outage longer than the renew deadline steps down ("stepping
-    /// down", then "the controller stopped; exiting": leadership lost, so it exits for a restart) — but only
-    /// during or just after an outage. Anything else is a finding.
+    /// Every critical or error line of the operators' logs, and any "Unhandled", classified. Expected only
+    /// during or just after an API outage: a leader's "stepping down" (older operators logged it as
+    /// critical and then exited with "the controller stopped; exiting" / leadership lost; today it is a
+    /// warning and the process leads again when the API answers). Anything else is a finding.
     /// </summary>
     public static (int Expected, List<Finding> Findings) Logs(IEnumerable<(string Path, string Text)> logs, IReadOnlyList<ApiOutage> outages, TimeSpan renewDeadline)
     {

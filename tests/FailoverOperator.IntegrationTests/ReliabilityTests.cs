@@ -67,11 +67,43 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
         Assert.True(await a.IsLeaderAsync());
         Assert.False(await b.IsLeaderAsync());
 
-        // A longer outage: it steps down at the renew deadline and exits, and the other leads.
+        // A longer outage: it steps down at the renew deadline, and the other, which can still reach the
+        // API server, leads once the record has gone a whole lease unrenewed.
         proxy.Cut();
-        await Wait.UntilAsync(() => Task.FromResult(a.HasExited), TimeSpan.FromSeconds(20), "operator-a to step down and exit");
+        await Wait.UntilAsync(async () => a.HasExited || !await a.IsLeaderAsync(), TimeSpan.FromSeconds(20), "operator-a to step down");
+        Assert.False(a.HasExited, "operator-a exited instead of waiting to lead again");
         Assert.Contains("within the renew deadline", a.Log);
         await Wait.UntilAsync(b.IsLeaderAsync, TimeSpan.FromSeconds(20), "operator-b to lead");
+        // Back in reach, operator-a finds the Lease taken and leaves it alone: a standby, not a second leader.
+        proxy.Restore();
+        await Wait.UntilAsync(() => Task.FromResult(a.Log.Contains("leader is now operator-b")), Wait.Default, "operator-a to read the Lease again");
+        Assert.False(a.HasExited);
+        Assert.False(await a.IsLeaderAsync());
+        Assert.Equal("operator-b", (await Client.CoordinationV1.ReadNamespacedLeaseAsync("failover-operator-leader", Ns)).Spec.HolderIdentity);
+    }
+
+    [Fact]
+    public async Task ALeaderCutOffLongerThanItsRenewDeadlineTakesItsOwnLeaseBackWhenTheApiServerAnswers()
+    {
+        await CreatePodsAsync("db", 3);
+        await CreateGroupAsync("db", "db");
+        var (proxy, kubeconfig) = StartProxy();
+        var a = await StartOperatorAsync("operator-a", ElectionArgs, kubeconfig: kubeconfig);
+        var first = await WaitForActiveAsync("db", "db");
+        var before = (await Client.CoordinationV1.ReadNamespacedLeaseAsync("failover-operator-leader", Ns)).Spec;
+
+        proxy.Cut();
+        await Wait.UntilAsync(async () => a.HasExited || !await a.IsLeaderAsync(), TimeSpan.FromSeconds(20), "operator-a to step down at its renew deadline");
+        Assert.False(a.HasExited, "operator-a exited instead of waiting to lead again");
+        // The active fails while no operator can act; the process that stepped down (it used to exit, and a
+        // restarted one would wait out a whole lease with cold caches) handles it once the API answers.
+        await Kubelet.SetReadyAsync(first, false);
+        proxy.Restore();
+        await WaitForActiveAsync("db", "db", x => x != first);
+        Assert.False(a.HasExited);
+        Assert.True(await a.IsLeaderAsync());
+        var after = (await Client.CoordinationV1.ReadNamespacedLeaseAsync("failover-operator-leader", Ns)).Spec;
+        Assert.Equal(("operator-a", before.LeaseTransitions), (after.HolderIdentity, after.LeaseTransitions));
     }
 
     [Fact]

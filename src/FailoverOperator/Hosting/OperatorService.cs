@@ -78,8 +78,22 @@ public sealed class OperatorService(
         var election = new LeaderElection(clients.Requests,
             new LeaderElectionOptions(options.LeaderElectionNamespace, options.LeaderElectionName, options.Identity, options.LeaderElectionLeaseDuration),
             loggers.CreateLogger<LeaderElection>());
-        if (await election.RunAsync(controller.RunAsync, stoppingToken).ConfigureAwait(false)) return;
-        // Another instance may already lead: exit so no stale leader keeps writing.
-        throw new InvalidOperationException("leadership lost");
+        while (true)
+        {
+            switch (await election.RunAsync(controller.RunAsync, stoppingToken).ConfigureAwait(false))
+            {
+                case LeadershipEnd.Stopped:
+                    return;
+                case LeadershipEnd.RenewalsFailed:
+                    // The API server was out of reach longer than the renew deadline: the workers have stopped.
+                    // Caches and identity stay, so when it answers again this process takes its own Lease back
+                    // on its next retry (or waits as a standby if another took it) instead of a restart that
+                    // would make every instance wait out a whole lease with cold caches.
+                    continue;
+                default:
+                    // Another instance may already lead: exit so no stale leader keeps writing.
+                    throw new InvalidOperationException("leadership lost");
+            }
+        }
     }
 }

@@ -7,6 +7,20 @@ using Microsoft.Extensions.Logging;
 
 namespace FailoverOperator.Runtime;
 
+/// <summary>Why a term of leadership ended.</summary>
+public enum LeadershipEnd
+{
+    /// <summary>The process is stopping: the work drained and the Lease was released.</summary>
+    Stopped,
+
+    /// <summary>No renewal succeeded within the renew deadline (the API server was unreachable): the work
+    /// stopped, the record may still name this instance, and it may take its own Lease back once it can.</summary>
+    RenewalsFailed,
+
+    /// <summary>Another instance holds the Lease: it may already act, so this one must not.</summary>
+    TakenByAnother,
+}
+
 public sealed record LeaderElectionOptions(string Namespace, string LeaseName, string Identity, TimeSpan LeaseDuration)
 {
     /// <summary>A leader that could not renew for this long steps down (client-go: RenewDeadline).</summary>
@@ -22,8 +36,10 @@ public sealed record LeaderElectionOptions(string Namespace, string LeaseName, s
 /// <summary>
 /// Leader election on a coordination.k8s.io Lease, with client-go's semantics: every failed attempt
 /// (refused connection, timeout, 5xx, 409) is retried, never fatal; a leader keeps leading through
-/// API blips shorter than the renew deadline and steps down when it passes; a stopping leader
-/// drains its work and releases the Lease so a standby takes over on its next retry.
+/// API blips shorter than the renew deadline and steps down when it passes (the caller may run again:
+/// a record that still names this instance is taken back on the first attempt that reaches the API
+/// server); a stopping leader drains its work and releases the Lease so a standby takes over on its
+/// next retry.
 /// </summary>
 [RbacRule("coordination.k8s.io", "leases", "get", "create", "update", Scope = RbacScope.LeaderElection)]
 public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions options, ILogger<LeaderElection> logger, TimeProvider? clock = null)
@@ -37,12 +53,11 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
     /// graceful stop, stop is cancelled first and abort after <see cref="Controller.DrainTimeout"/>,
     /// and the Lease is renewed until the work has drained; on lost leadership both at once.
     /// </summary>
-    /// <returns>True when it ended because the process is stopping (the Lease is released); false when
-    /// leadership was lost: another instance may already lead, so the caller must stop acting.</returns>
-    public async Task<bool> RunAsync(Func<CancellationToken, CancellationToken, Task> lead, CancellationToken stoppingToken)
+    /// <returns>Why leadership ended; the work has ended in every case.</returns>
+    public async Task<LeadershipEnd> RunAsync(Func<CancellationToken, CancellationToken, Task> lead, CancellationToken stoppingToken)
     {
         logger.LogInformation("waiting to become leader of {Namespace}/{Lease} as {Identity}", options.Namespace, options.LeaseName, options.Identity);
-        if (await AcquireAsync(stoppingToken).ConfigureAwait(false) is not { } acquiredAt) return true;
+        if (await AcquireAsync(stoppingToken).ConfigureAwait(false) is not { } acquiredAt) return LeadershipEnd.Stopped;
 
         logger.LogInformation("became leader ({Identity})", options.Identity);
         RuntimeMetrics.Leader.Set(1);
@@ -54,17 +69,17 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
         // writes as the holder of a valid Lease.
         var lost = await KeepRenewingAsync(work, acquiredAt).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
-        if (lost) await abort.CancelAsync().ConfigureAwait(false);
+        if (lost is not null) await abort.CancelAsync().ConfigureAwait(false);
         Exception? failure = null;
         try { await work.ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         catch (Exception e) { failure = e; }
         RuntimeMetrics.Leader.Set(0);
-        if (lost) return false;
+        if (lost is { } end) return end;
         await ReleaseAsync().ConfigureAwait(false);
         if (failure is not null) ExceptionDispatchInfo.Throw(failure);
         if (!stoppingToken.IsCancellationRequested) throw new InvalidOperationException("the work stopped by itself while leading");
-        return true;
+        return LeadershipEnd.Stopped;
     }
 
     /// <summary>Tries every retry period until this instance holds the Lease; null when stopping first.</summary>
@@ -92,22 +107,24 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
         return null;
     }
 
-    /// <summary>Renews until the work ends (false) or until no renewal succeeded within the renew deadline (true: lost).</summary>
-    private async Task<bool> KeepRenewingAsync(Task work, long lastRenewal)
+    /// <summary>Renews until the work ends (null) or leadership is lost (why).</summary>
+    private async Task<LeadershipEnd?> KeepRenewingAsync(Task work, long lastRenewal)
     {
         while (true)
         {
             await Task.WhenAny(work, Task.Delay(options.RenewInterval, time)).ConfigureAwait(false);
-            if (work.IsCompleted) return false;
+            if (work.IsCompleted) return null;
             while (true)
             {
                 var attemptStart = time.GetTimestamp();
                 var remaining = options.RenewDeadline - time.GetElapsedTime(lastRenewal);
                 if (remaining <= TimeSpan.Zero)
                 {
-                    logger.LogCritical("leader election: no renewal of {Namespace}/{Lease} succeeded within the renew deadline ({Deadline}s); stepping down",
+                    // Not critical: the process stays and takes its own Lease back once the API server answers,
+                    // unless another instance took it meanwhile.
+                    logger.LogWarning("leader election: no renewal of {Namespace}/{Lease} succeeded within the renew deadline ({Deadline}s); stepping down until it can renew",
                         options.Namespace, options.LeaseName, options.RenewDeadline.TotalSeconds);
-                    return true;
+                    return LeadershipEnd.RenewalsFailed;
                 }
                 try
                 {
@@ -120,14 +137,14 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
                         break;
                     }
                     logger.LogCritical("leader election: {Holder} holds {Namespace}/{Lease} now; stepping down", observed?.HolderIdentity, options.Namespace, options.LeaseName);
-                    return true;
+                    return LeadershipEnd.TakenByAnother;
                 }
                 catch (Exception e)
                 {
                     logger.LogWarning("leader election: renewal failed, retrying within the renew deadline: {Error}", ApiErrors.Describe(e));
                 }
                 await Task.WhenAny(work, Task.Delay(options.RetryPeriod, time)).ConfigureAwait(false);
-                if (work.IsCompleted) return false;
+                if (work.IsCompleted) return null;
             }
         }
     }
