@@ -8,14 +8,14 @@ public static partial class FailoverDecision
     /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
     private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.Switchover
     ? [
-        new(EventTypes.Normal, EventReasons.SwitchedOver, $"switched over from {record.From} to {record.To} as requested (term {record.Term})", record.From),
-        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (switchover)", record.To),
+        new(EventTypes.Normal, EventReasons.SwitchedOver, $"switched over from {record.From} to {record.To} as requested (term {record.Term})", record.From, record.Term),
+        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (switchover)", record.To, record.Term),
     ]
     : [
         new(EventTypes.Warning, EventReasons.FailoverStarted,
-            $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From),
+            $"active pod {record.From} is unhealthy ({Describe(record.Reason ?? "")}); failing over from {record.From} to {record.To}", record.From, record.Term),
         new(EventTypes.Normal, EventReasons.Promoted,
-            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason}, term {record.Term})", record.To),
+            $"pod {record.To} is now active, replacing {record.From} (reason: {record.Reason}, term {record.Term})", record.To, record.Term),
     ];
 
     private static string ClaimedMessage(GroupObservation o) =>

@@ -130,8 +130,12 @@ public static class EventReasons
     public const string Fenced = "Fenced";
 }
 
-/// <summary>An Event to record; on the group, and also on <see cref="Pod"/> when set.</summary>
-public sealed record PlannedEvent(string Type, string Reason, string Message, string? Pod = null);
+/// <summary>
+/// An Event to record; on the group, and also on <see cref="Pod"/> when set. A failover's Events carry
+/// its <see cref="Term"/>: they are written once per term (named after it) before the status records
+/// the failover, so a crash between the two neither loses them nor, on the next reconcile, repeats them.
+/// </summary>
+public sealed record PlannedEvent(string Type, string Reason, string Message, string? Pod = null, int? Term = null);
 
 /// <summary>
 /// The outcome of a decision, to be carried out in order: the Lease write (the commit point), then

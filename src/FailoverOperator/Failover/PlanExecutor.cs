@@ -25,8 +25,9 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         foreach (var demotion in plan.Demotions) await SetRoleAsync(observed, demotion, cancellationToken).ConfigureAwait(false);
         if (plan.Promotion is { } promotion) await SetRoleAsync(observed, promotion, cancellationToken).ConfigureAwait(false);
         var failover = plan.Failover is { } planned ? Complete(planned) : null;
+        await RecordFailoverEventsAsync(observed, plan.Events.Where(e => e.Term is not null), cancellationToken).ConfigureAwait(false);
         await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithCompleted(plan.Status, failover), cancellationToken).ConfigureAwait(false);
-        PublishEvents(observed, plan.Events);
+        PublishEvents(observed, plan.Events.Where(e => e.Term is null));
         if (plan.HandledSwitchover is { } request) await RemoveSwitchoverRequestAsync(observed.Group, request, cancellationToken).ConfigureAwait(false);
         return failover;
     }
@@ -151,12 +152,25 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
     }
 
     /// <summary>Events go on the group and on the pod they name; they are written off the reconcile path.</summary>
-    private void PublishEvents(ObservedGroup observed, IReadOnlyList<PlannedEvent> planned)
+    private void PublishEvents(ObservedGroup observed, IEnumerable<PlannedEvent> planned)
+    {
+        foreach (var (target, e) in Targets(observed, planned)) events.Record(target, e.Type, e.Reason, e.Message);
+    }
+
+    /// <summary>
+    /// A failover's Events, before the status that records it: once per object and term, so the reconcile
+    /// that finishes an interrupted failover writes those still missing and none twice.
+    /// </summary>
+    private Task RecordFailoverEventsAsync(ObservedGroup observed, IEnumerable<PlannedEvent> planned, CancellationToken cancellationToken) =>
+        Task.WhenAll(Targets(observed, planned).Select(t =>
+            events.RecordOnceAsync(t.Target, t.Event.Type, t.Event.Reason, t.Event.Message, $"term-{t.Event.Term}", cancellationToken)));
+
+    private IEnumerable<(IKubernetesObject<V1ObjectMeta> Target, PlannedEvent Event)> Targets(ObservedGroup observed, IEnumerable<PlannedEvent> planned)
     {
         foreach (var e in planned)
         {
-            events.Record(observed.Group, e.Type, e.Reason, e.Message);
-            if (e.Pod is not null && caches.Pods.Get(observed.Namespace, e.Pod) is { } pod) events.Record(pod, e.Type, e.Reason, e.Message);
+            yield return (observed.Group, e);
+            if (e.Pod is not null && caches.Pods.Get(observed.Namespace, e.Pod) is { } pod) yield return (pod, e);
         }
     }
 }

@@ -1,13 +1,18 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using System.Threading.Channels;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace FailoverOperator.Runtime;
 
 /// <summary>
-/// Records core/v1 Events off the reconcile path (a failover never waits for its Events). Repeats of
-/// the same event on the same object within ten minutes bump the existing Event's count instead.
+/// Records core/v1 Events: most off the reconcile path (a failover never waits for them; repeats of the
+/// same event on the same object within ten minutes bump the existing Event's count instead), and
+/// those that must exist exactly once (a failover's, per term) on it.
 /// </summary>
 [RbacRule("", "events", "create", "patch")]
 public sealed class EventRecorder(IKubernetes client, string component, string instance, ILogger<EventRecorder> logger)
@@ -20,10 +25,41 @@ public sealed class EventRecorder(IKubernetes client, string component, string i
     public void Record(IKubernetesObject<V1ObjectMeta> target, string type, string reason, string message)
     {
         var now = DateTime.UtcNow;
+        pending.Writer.TryWrite(NewEvent(target, $"{now.Ticks:x}", type, reason, message, now));
+    }
+
+    /// <summary>
+    /// Writes the Event now, at most once per object and <paramref name="occurrence"/> (its name is derived
+    /// from them, and a second create of it is refused as existing), whoever writes it and however often:
+    /// a caller may repeat it until it succeeds. Throws when the API server could not be reached.
+    /// </summary>
+    public async Task RecordOnceAsync(IKubernetesObject<V1ObjectMeta> target, string type, string reason, string message, string occurrence, CancellationToken cancellationToken)
+    {
         var meta = target.Metadata;
-        pending.Writer.TryWrite(new Corev1Event
+        var identity = SHA256.HashData(Encoding.UTF8.GetBytes($"{target.Kind}/{meta.Uid}/{reason}/{occurrence}"));
+        var e = NewEvent(target, Convert.ToHexStringLower(identity, 0, 8), type, reason, message, DateTime.UtcNow);
+        try
         {
-            Metadata = new V1ObjectMeta { Name = $"{meta.Name}.{now.Ticks:x}", NamespaceProperty = meta.NamespaceProperty },
+            await client.CoreV1.CreateNamespacedEventAsync(e, meta.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Recorded before (by this process or an earlier leader): exactly what once means.
+        }
+        catch (Exception ex) when (ApiErrors.StatusOf(ex) is HttpStatusCode.Forbidden or HttpStatusCode.UnprocessableEntity)
+        {
+            // Its namespace is being deleted, or Events are not ours to write: no retry would change that,
+            // and an Event is never worth holding up the record of a failover.
+            logger.LogWarning("could not record event {Reason} on {Kind} {Name}: {Error}", reason, target.Kind, meta.Name, ApiErrors.Describe(ex));
+        }
+    }
+
+    private Corev1Event NewEvent(IKubernetesObject<V1ObjectMeta> target, string suffix, string type, string reason, string message, DateTime now)
+    {
+        var meta = target.Metadata;
+        return new Corev1Event
+        {
+            Metadata = new V1ObjectMeta { Name = $"{meta.Name}.{suffix}", NamespaceProperty = meta.NamespaceProperty },
             InvolvedObject = new V1ObjectReference
             {
                 ApiVersion = target.ApiVersion,
@@ -42,7 +78,7 @@ public sealed class EventRecorder(IKubernetes client, string component, string i
             Source = new V1EventSource { Component = component },
             ReportingComponent = component,
             ReportingInstance = instance,
-        });
+        };
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
