@@ -59,4 +59,24 @@ public class LeaseClaimTests
         Assert.False(LeaseClaim.SameRecord(Held("a"), renewed));
         Assert.False(LeaseClaim.SameRecord(null, Held("a")));
     }
+
+    [Fact]
+    public void AStandbyLooksAgainJustAfterTheHoldersLeaseRunsOutWhenThatComesBeforeItsRetry()
+    {
+        var retry = TimeSpan.FromSeconds(1);
+        Assert.Equal(TimeSpan.FromMilliseconds(410), LeaseClaim.NextAttemptIn(Held("other"), "me", Duration, TimeSpan.FromSeconds(14.6), retry));
+        Assert.Equal(retry, LeaseClaim.NextAttemptIn(Held("other"), "me", Duration, TimeSpan.FromSeconds(10), retry));
+        Assert.Equal(retry, LeaseClaim.NextAttemptIn(Held("other"), "me", Duration, TimeSpan.FromSeconds(15.5), retry));
+    }
+
+    [Theory]
+    [InlineData("me")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void NoExpiryToWaitForOnAReleasedOrOwnLeaseOrAFailedRead(string? holder)
+    {
+        var retry = TimeSpan.FromSeconds(1);
+        Assert.Equal(retry, LeaseClaim.NextAttemptIn(Held(holder), "me", Duration, TimeSpan.FromSeconds(14.6), retry));
+        Assert.Equal(retry, LeaseClaim.NextAttemptIn(null, "me", Duration, TimeSpan.FromSeconds(14.6), retry));
+    }
 }

@@ -90,19 +90,21 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionOptions opt
         while (!stoppingToken.IsCancellationRequested)
         {
             var attemptStart = time.GetTimestamp();
+            var next = Jittered(options.RetryPeriod);
             try
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 attempt.CancelAfter(options.RenewDeadline);
                 if (await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false)) return attemptStart;
                 failures = 0;
+                next = LeaseClaim.NextAttemptIn(observed, options.Identity, options.LeaseDuration, time.GetElapsedTime(observedAt), next);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 // Logged on the first failure and every 30th after: an outage is not a log flood.
                 if (failures++ % 30 == 0) logger.LogWarning("leader election: cannot reach the Lease ({Failures} in a row), retrying: {Error}", failures, ApiErrors.Describe(e));
             }
-            await DelayAsync(Jittered(options.RetryPeriod), stoppingToken).ConfigureAwait(false);
+            await DelayAsync(next, stoppingToken).ConfigureAwait(false);
         }
         return null;
     }

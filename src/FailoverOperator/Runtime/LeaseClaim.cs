@@ -29,6 +29,23 @@ public static class LeaseClaim
         };
     }
 
+    /// <summary>
+    /// When a standby should look again: after its retry period, or just after the observed holder's lease
+    /// runs out if that comes sooner, so a dead leader is replaced when its lease ends rather than up to a
+    /// retry period later.
+    /// </summary>
+    /// <param name="observed">The record last read, or null when the read failed.</param>
+    /// <param name="unchangedFor">How long, on this instance's clock, the record has been what it is now.</param>
+    public static TimeSpan NextAttemptIn(V1LeaseSpec? observed, string identity, TimeSpan duration, TimeSpan unchangedFor, TimeSpan retryPeriod)
+    {
+        if (observed is null || string.IsNullOrEmpty(observed.HolderIdentity) || observed.HolderIdentity == identity) return retryPeriod;
+        var expiresIn = TimeSpan.FromSeconds(observed.LeaseDurationSeconds ?? (int)duration.TotalSeconds) - unchangedFor;
+        return expiresIn < TimeSpan.Zero || expiresIn + ExpiryMargin >= retryPeriod ? retryPeriod : expiresIn + ExpiryMargin;
+    }
+
+    /// <summary>Past the expiry on this clock, so the attempt it schedules finds the lease expired.</summary>
+    private static readonly TimeSpan ExpiryMargin = TimeSpan.FromMilliseconds(10);
+
     /// <summary>A released Lease: no holder, so the next attempt of any instance takes it at once.</summary>
     public static V1LeaseSpec Released(V1LeaseSpec current, DateTime now) => new()
     {
