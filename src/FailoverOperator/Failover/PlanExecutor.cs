@@ -8,7 +8,7 @@ namespace FailoverOperator.Failover;
 
 /// <summary>
 /// The execute step: carries a plan out in the order that makes it safe, one named step each:
-/// commit the Lease → demote → promote → record the status → publish Events. Each step writes
+/// commit the Lease → demote → promote → a failover's Events → the status → other Events. Each step writes
 /// through the API server and puts what it wrote into the cache. A step that fails stops the ones
 /// after it; the next reconcile converges on the Lease, whatever line a crash hit.
 /// </summary>
