@@ -56,13 +56,15 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     [Fact]
     public async Task TheChartInstallsAndItsServiceAccountCanFailOverButNothingMore()
     {
-        await RunHelmAsync("install", Release, Chart, "--namespace", Ns, "--set", $"fullnameOverride={Release}", "--wait=false");
+        await RunHelmAsync("install", Release, Chart, "--namespace", Ns, "--set", $"fullnameOverride={Release}", "--set", "nodeLeaseStaleSeconds=12", "--wait=false");
         try
         {
             // Every object of the chart exists.
             var deployment = await Client.AppsV1.ReadNamespacedDeploymentAsync(Release, Ns);
             Assert.Equal(2, deployment.Spec.Replicas);
             Assert.Contains("--leader-elect=true", deployment.Spec.Template.Spec.Containers[0].Args);
+            Assert.Contains("--node-lease-stale-seconds=12", deployment.Spec.Template.Spec.Containers[0].Args);
+            await Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync($"{Release}-node-heartbeats", NodeHeartbeats.Namespace);
             await Client.CoreV1.ReadNamespacedServiceAccountAsync(Release, Ns);
             var services = await Client.CoreV1.ListNamespacedServiceAsync(Ns, labelSelector: $"app.kubernetes.io/instance={Release}");
             Assert.Contains(Assert.Single(services.Items).Spec.Ports, p => p.Name == "metrics");
@@ -83,7 +85,7 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             await CreateGroupAsync("db", "db");
             // Stopped before the checks below, so it does not act with the rules `helm uninstall` removes.
             var op = await StartOperatorAsync("chart-identity",
-                ["--leader-elect=true", $"--leader-election-namespace={Ns}", $"--leader-election-name={Release}-leader"],
+                ["--leader-elect=true", $"--leader-election-namespace={Ns}", $"--leader-election-name={Release}-leader", "--node-lease-stale-seconds=12"],
                 kubeconfig: kubeconfig, allNamespaces: true);
             await using (op)
             {
@@ -132,11 +134,14 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var model = RbacModel.Of(typeof(HighAvailabilityGroup).Assembly);
         var watched = model.Rules(RbacScope.Watched);
         var election = model.Rules(RbacScope.LeaderElection);
+        var heartbeats = model.Rules(RbacScope.NodeHeartbeats);
         var leaseName = $"{Release}-leader";
         bool Grants(PolicyRule rule, Access a) =>
             (rule.ApiGroup, rule.Resource) == (a.Group, a.Resource) && rule.Verbs.Contains(a.Verb) && (!rule.OnlyElectionLease || a.Name == leaseName);
-        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace.
-        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a));
+        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace;
+        // the heartbeat Role (installed here with nodeLeaseStaleSeconds) only in kube-node-lease.
+        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a))
+                                  || a.Namespace == NodeHeartbeats.Namespace && heartbeats.Any(r => Grants(r, a));
 
         var expected = new List<(Access, bool)>();
         foreach (var resource in watched.Concat(election).Select(r => (r.ApiGroup, r.Resource)).Distinct())
@@ -147,6 +152,10 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
                 foreach (var name in names) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, Ns, name)));
                 if (verb is "list" or "watch") expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, null, null)));
             }
+        }
+        foreach (var resource in heartbeats.Select(r => (r.ApiGroup, r.Resource)).Distinct())
+        {
+            foreach (var verb in RbacModel.AllVerbs) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, NodeHeartbeats.Namespace, null)));
         }
         return expected;
         (Access, bool) WithVerdict(Access a) => (a, Allowed(a));

@@ -14,13 +14,13 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
 {
     public const string NodeName = "kubelet-stand-in";
 
-    public static async Task EnsureNodeAsync(IKubernetes client)
+    public static async Task EnsureNodeAsync(IKubernetes client, string name = NodeName)
     {
         try
         {
             await client.CoreV1.CreateNodeAsync(new V1Node
             {
-                Metadata = new V1ObjectMeta { Name = NodeName, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
+                Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
                 Spec = new V1NodeSpec { Taints = [new V1Taint { Key = "failover.dev/stand-in", Value = "true", Effect = "NoSchedule" }] },
             });
         }
@@ -35,16 +35,21 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
     private bool nodeEnsured;
     private readonly ConcurrentDictionary<string, int> restarts = new();
 
-    public async Task<V1Pod> CreatePodAsync(string name, IDictionary<string, string> labels, bool ready = true, IList<string>? finalizers = null)
+    /// <param name="node">The Node it is bound to (registered first): by default the stand-in's own.</param>
+    public async Task<V1Pod> CreatePodAsync(string name, IDictionary<string, string> labels, bool ready = true, IList<string>? finalizers = null, string? node = null)
     {
-        if (!nodeEnsured) await EnsureNodeAsync(client);
-        nodeEnsured = true;
+        if (node is not null) await EnsureNodeAsync(client, node);
+        else if (!nodeEnsured)
+        {
+            await EnsureNodeAsync(client);
+            nodeEnsured = true;
+        }
         var pod = await client.CoreV1.CreateNamespacedPodAsync(new V1Pod
         {
             Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string>(labels), Finalizers = finalizers },
             Spec = new V1PodSpec
             {
-                NodeName = NodeName,
+                NodeName = node ?? NodeName,
                 // Without a kubelet nothing mounts a token; 1.20 also refuses pods until the token secret exists.
                 AutomountServiceAccountToken = false,
                 TerminationGracePeriodSeconds = 0,

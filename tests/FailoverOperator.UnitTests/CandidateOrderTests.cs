@@ -62,4 +62,23 @@ public class CandidateOrderTests
         var condition = plan.Status.Conditions!.Single(c => c.Type == ConditionTypes.InvalidAnnotation);
         Assert.Contains("pod b: failover.dev/priority=\"high\" is not an integer", condition.Message);
     }
+
+    [Fact]
+    public void AnActiveOnALostNodeIsReplacedWithReasonNodeLostAndAStandbyThereIsNoCandidate()
+    {
+        var lostActive = new PodState("a", Roles.Active, true, "Running", true, T0, false, Node: "n1", NodeLost: true);
+        var plan = FailoverDecision.Decide(new GroupObservation(1, Spec, null,
+            [lostActive, Standby("same-node", node: "n1") with { NodeLost = true }, Standby("elsewhere", readyAt: 5)], [], new LeaseState("a", T0), null, T0));
+        Assert.Equal("elsewhere", plan.Lease.Holder);
+        Assert.Equal(FailoverReasons.NodeLost, plan.Failover!.Reason);
+        Assert.Contains(plan.Events, e => e.Message.Contains("its node stopped heartbeating"));
+    }
+
+    [Fact]
+    public void AMemberOnALostNodeIsUnhealthyWhateverItsLastStatusSaid()
+    {
+        var pod = Standby("b") with { NodeLost = true };
+        Assert.Equal(FailoverReasons.NodeLost, pod.UnhealthyReason);
+        Assert.Equal(FailoverReasons.Terminating, (pod with { Terminating = true }).UnhealthyReason);
+    }
 }

@@ -30,3 +30,9 @@ permission next to the code that needs it and run make crds; do not edit this fi
   resourceNames: [{{ include "failover-operator.leaseName" . | quote }}]
   verbs: ["get", "update"]
 {{- end }}
+
+{{- define "failover-operator.rbacRules.nodeHeartbeats" -}}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["list", "watch"]
+{{- end }}

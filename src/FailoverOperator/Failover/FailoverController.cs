@@ -22,7 +22,9 @@ public sealed class FailoverController
     /// <param name="watches">A client whose requests may stay open (no timeout), for the watches.</param>
     /// <param name="requests">A client for the writes.</param>
     /// <param name="ns">One namespace, or null for all.</param>
-    public FailoverController(IKubernetes watches, IKubernetes requests, string? ns, EventRecorder events, int workers, ILoggerFactory loggers)
+    /// <param name="nodeLeaseStaleAfter">A member whose node's heartbeat is older than this counts as failed; null: not watched.</param>
+    public FailoverController(IKubernetes watches, IKubernetes requests, string? ns, EventRecorder events, int workers, ILoggerFactory loggers,
+        TimeSpan? nodeLeaseStaleAfter = null)
     {
         var log = loggers.CreateLogger("Informer");
         var groups = new Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>>(
@@ -32,7 +34,11 @@ public sealed class FailoverController
         var leases = new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(watches, ns, Roles.LeaseGroupLabel), log, "leases");
         var leaseClock = new LeaseClock(TimeProvider.System);
         leases.Changed += leaseClock.OnChanged;
-        Caches = new FailoverCaches(groups, pods, leases, leaseClock);
+        var nodes = nodeLeaseStaleAfter is { } staleAfter
+            ? (new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(watches, NodeHeartbeats.Namespace), log, "node-leases"),
+                new NodeHeartbeats(staleAfter, TimeProvider.System))
+            : ((Informer<V1Lease, V1LeaseList>, NodeHeartbeats)?)null;
+        Caches = new FailoverCaches(groups, pods, leases, leaseClock) { Nodes = nodes };
 
         var reconciler = new GroupReconciler(new GroupObserver(Caches), new PlanExecutor(requests, Caches, events, TimeProvider.System),
             new FailoverMetrics(), TimeProvider.System, loggers.CreateLogger<GroupReconciler>());
@@ -40,6 +46,15 @@ public sealed class FailoverController
             .Watches(groups, (old, current) => GroupMappings.FromGroup(old, current, groups.List))
             .Watches(pods, (old, current) => GroupMappings.FromPod(old, current, groups.List))
             .Watches(leases, GroupMappings.FromLease);
+        if (nodes is var (nodeLeases, heartbeats))
+        {
+            // A heartbeat is noted on every renewal; only one that comes back after its node counted as lost
+            // wakes the groups with members there. Its going stale is a matter of time: each group asks to be
+            // looked at again when a member's node would cross the threshold.
+            Controller.Watches(nodeLeases, (old, current) => heartbeats.Observe(old, current) is { } node
+                ? GroupMappings.OnNode(node, pods.List(), groups.List)
+                : []);
+        }
     }
 
     /// <summary>

@@ -147,6 +147,7 @@ public static partial class FailoverDecision
         FailoverReasons.NotRunning => "not Running",
         FailoverReasons.NotReady => "Ready is not True",
         FailoverReasons.LeaseExpired => "its agent did not renew the Lease within its duration",
+        FailoverReasons.NodeLost => "its node stopped heartbeating: its kube-node-lease Lease is stale",
         FailoverReasons.Switchover => "a switchover was requested",
         _ => reason,
     };

@@ -49,6 +49,10 @@ public static class GroupMappings
             .ToList();
     }
 
+    /// <summary>A node's heartbeat came back: the groups with a member there (a claimed one, or one a group's selector matches).</summary>
+    public static IEnumerable<string> OnNode(string node, IEnumerable<V1Pod> pods, Func<string, IEnumerable<HighAvailabilityGroup>> groupsIn) =>
+        pods.Where(p => p.Spec?.NodeName == node).SelectMany(p => FromPod(null, p, groupsIn)).Distinct().ToList();
+
     private static bool SameLabels(V1Pod a, V1Pod b)
     {
         var x = a.Metadata.Labels ?? new Dictionary<string, string>();

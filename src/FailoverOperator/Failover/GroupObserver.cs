@@ -11,11 +11,15 @@ public sealed record FailoverCaches(
     Informer<V1Lease, V1LeaseList> Leases,
     LeaseClock LeaseClock)
 {
-    public IReadOnlyList<IInformer> All => [Groups, Pods, Leases];
+    /// <summary>The kubelets' heartbeat Leases and what they say, when node-loss detection is on.</summary>
+    public (Informer<V1Lease, V1LeaseList> Leases, NodeHeartbeats Heartbeats)? Nodes { get; init; }
+
+    public IReadOnlyList<IInformer> All => Nodes is { } nodes ? [Groups, Pods, Leases, nodes.Leases] : [Groups, Pods, Leases];
 }
 
 /// <summary>One group as observed: the objects the execution writes to, and the decision's input.</summary>
-public sealed record ObservedGroup(HighAvailabilityGroup Group, V1Lease? Lease, GroupObservation Observation)
+/// <param name="NodeLostIn">When, with no other change, a member's node will count as lost: the group is looked at again then.</param>
+public sealed record ObservedGroup(HighAvailabilityGroup Group, V1Lease? Lease, GroupObservation Observation, TimeSpan? NodeLostIn = null)
 {
     public string Namespace => Group.Metadata.NamespaceProperty;
     public string Name => Group.Metadata.Name;
@@ -47,7 +51,7 @@ public sealed class GroupObserver(FailoverCaches caches)
             switch (GroupMembership.Of(group, pod, other => caches.Groups.Get(ns, other) is not null))
             {
                 case Membership.Member:
-                    members.Add(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name));
+                    members.Add(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name) with { NodeLost = NodeLost(pod, now) });
                     break;
                 case Membership.Former:
                     formers.Add(pod.Metadata.Name);
@@ -68,8 +72,16 @@ public sealed class GroupObserver(FailoverCaches caches)
             ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced,
             // As written: answering it removes exactly this value (a JSON patch test).
             group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null);
-        return new ObservedGroup(group, lease, observation);
+        return new ObservedGroup(group, lease, observation, NextNodeLoss(members, now));
     }
+
+    private bool NodeLost(V1Pod pod, DateTimeOffset now) => caches.Nodes?.Heartbeats.IsLost(pod.Spec?.NodeName, now) == true;
+
+    /// <summary>The soonest a member's node not yet lost will be, were its heartbeat to stop now.</summary>
+    private TimeSpan? NextNodeLoss(IEnumerable<PodState> members, DateTimeOffset now) =>
+        caches.Nodes is { Heartbeats: var heartbeats }
+            ? members.Where(m => !m.NodeLost).Select(m => heartbeats.LostIn(m.Node, now)).Where(t => t > TimeSpan.Zero).Min()
+            : null;
 
     /// <summary>The recorded failure start counts only while the same pod holds the Lease, so a new leader
     /// continues the failover delay instead of restarting it.</summary>

@@ -44,6 +44,11 @@ public sealed class GroupReconciler(
             logger.Log(e.Type == EventTypes.Normal ? LogLevel.Information : LogLevel.Warning,
                 "group {Namespace}/{Group}: {Message}", observed.Namespace, observed.Name, e.Message);
         }
-        return plan.RequeueAfter;
+        return Sooner(plan.RequeueAfter, observed.NodeLostIn + NodeLossMargin);
     }
+
+    /// <summary>Looked at just after a node's heartbeat crossed the threshold, so it does count as lost then.</summary>
+    private static readonly TimeSpan NodeLossMargin = TimeSpan.FromMilliseconds(10);
+
+    private static TimeSpan? Sooner(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
 }

@@ -88,7 +88,7 @@ public sealed class HighAvailabilityGroupStatus
     [Description("Changes of active, failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
 
-    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
+    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
     [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
 
     // Written even when null, like activePod: a recovered active must clear it.

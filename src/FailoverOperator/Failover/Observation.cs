@@ -15,7 +15,8 @@ public sealed record PodState(
     bool Promotable = true,
     string? Node = null,
     string? AnnotationProblem = null,
-    string? Uid = null)
+    string? Uid = null,
+    bool NodeLost = false)
 {
     public bool IsHealthy => UnhealthyReason is null;
 
@@ -25,6 +26,7 @@ public sealed record PodState(
     /// <summary>Why this pod cannot be (or stay) active; null when it is healthy.</summary>
     public string? UnhealthyReason =>
         Terminating ? FailoverReasons.Terminating
+        : NodeLost ? FailoverReasons.NodeLost
         : Phase == "Failed" ? FailoverReasons.PodFailed
         : Phase == "Succeeded" ? FailoverReasons.PodSucceeded
         : Phase != "Running" ? FailoverReasons.NotRunning
@@ -76,6 +78,9 @@ public static class FailoverReasons
     public const string PodSucceeded = "PodSucceeded";
     public const string NotRunning = "NotRunning";
     public const string NotReady = "NotReady";
+    /// <summary>The pod's node stopped heartbeating (its kube-node-lease Lease went unrenewed for --node-lease-stale-seconds):
+    /// whatever the pod's last reported status says, nobody vouches for it any more.</summary>
+    public const string NodeLost = "NodeLost";
     /// <summary>Agent mode: the active's agent did not renew the Lease within its duration.</summary>
     public const string LeaseExpired = "LeaseExpired";
     /// <summary>Not a failure: a requested switchover (planned).</summary>

@@ -22,6 +22,9 @@ public sealed record OperatorOptions
     public LogLevel LogLevel { get; init; }
     public int Workers { get; init; }
 
+    /// <summary>Null: node heartbeats are not watched.</summary>
+    public TimeSpan? NodeLeaseStaleAfter { get; init; }
+
     private static readonly Option<string?> NamespaceOption = new("--namespace")
     { Description = "Watch one namespace [WATCH_NAMESPACE] (default: all)" };
     private static readonly Option<string?> KubeconfigOption = new("--kubeconfig")
@@ -46,12 +49,15 @@ public sealed record OperatorOptions
     // A reconcile mostly waits on the API server: throughput in a mass failover is workers / write
     // latency, so the default is generous (one key never runs twice at once).
     private static readonly Option<int> WorkersOption = Ranged("--workers", "Concurrent reconciles", 32, 1, 1024);
+    // Kubelets renew their node Lease every 10 s: a threshold at or below that raises false alarms.
+    private static readonly Option<int> NodeLeaseStaleSecondsOption = Ranged("--node-lease-stale-seconds",
+        "A member whose node's heartbeat Lease (kube-node-lease) went unrenewed this long counts as failed, reason NodeLost; 0 is off, 12 suggested", 0, 0, 3600);
 
     public static RootCommand Command { get; } = new("Failover Operator: keeps exactly one pod of each HighAvailabilityGroup active.")
     {
         NamespaceOption, KubeconfigOption, BindAddressOption, MetricsPortOption, HealthPortOption, LeaderElectOption,
         LeaderElectionNamespaceOption, LeaderElectionNameOption, LeaderElectionLeaseSecondsOption, IdentityOption,
-        LogFormatOption, LogLevelOption, WorkersOption,
+        LogFormatOption, LogLevelOption, WorkersOption, NodeLeaseStaleSecondsOption,
     };
 
     /// <summary>The options of a command line that parsed without errors.</summary>
@@ -76,6 +82,7 @@ public sealed record OperatorOptions
             _ => LogLevel.Information,
         },
         Workers = parsed.GetValue(WorkersOption),
+        NodeLeaseStaleAfter = parsed.GetValue(NodeLeaseStaleSecondsOption) is > 0 and var stale ? TimeSpan.FromSeconds(stale) : null,
     };
 
     /// <summary>The default of the worker count, for tools that report the operator's settings.</summary>

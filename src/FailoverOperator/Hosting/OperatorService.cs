@@ -32,12 +32,16 @@ public sealed class OperatorService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var recorder = new EventRecorder(clients.Requests, "failover-operator", options.Identity, loggers.CreateLogger<EventRecorder>());
-        var failover = new FailoverController(clients.Watches, clients.Requests, options.Namespace, recorder, options.Workers, loggers);
+        var failover = new FailoverController(clients.Watches, clients.Requests, options.Namespace, recorder, options.Workers, loggers, options.NodeLeaseStaleAfter);
         informers = failover.Caches.All;
 
         var background = informers.Select(i => Task.Run(() => i.RunAsync(stoppingToken), CancellationToken.None))
             .Append(Task.Run(() => recorder.RunAsync(stoppingToken), CancellationToken.None)).ToList();
         logger.LogInformation("watching HighAvailabilityGroups in {Scope}", options.Namespace is null ? "all namespaces" : $"namespace {options.Namespace}");
+        if (options.NodeLeaseStaleAfter is { } stale)
+        {
+            logger.LogInformation("node-loss detection on: a member whose node's heartbeat is older than {Seconds} s counts as failed (NodeLost)", stale.TotalSeconds);
+        }
         try
         {
             foreach (var informer in informers) await informer.WaitForSyncAsync(stoppingToken).ConfigureAwait(false);

@@ -7,6 +7,8 @@ public enum RbacScope
     Watched,
     /// <summary>The chart's Role in the release namespace; get/update are limited to the election Lease by name.</summary>
     LeaderElection,
+    /// <summary>The chart's Role in kube-node-lease (the kubelets' heartbeat Leases), only when node-loss detection is on.</summary>
+    NodeHeartbeats,
 }
 
 /// <summary>
