@@ -43,6 +43,9 @@ public sealed class Controller(string name, IReconciler reconciler, int workers,
         return this;
     }
 
+    /// <summary>Queues a key for a reconcile (watches do this through their map functions).</summary>
+    public void Enqueue(string key) => queue.Add(key);
+
     /// <summary>Stops handing out keys; workers return once their current reconcile ends.</summary>
     public void ShutDown() => queue.ShutDown();
 
@@ -82,7 +85,10 @@ public sealed class Controller(string name, IReconciler reconciler, int workers,
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                // Not done: whoever runs the workers next (this process leading again after an outage)
+                // must reconcile it, since no watch event may come to say so.
                 result = "cancelled";
+                queue.Add(key);
             }
             catch (Exception e) when (ApiErrors.StatusOf(e) == System.Net.HttpStatusCode.Conflict)
             {
