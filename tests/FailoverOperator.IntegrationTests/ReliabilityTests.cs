@@ -175,4 +175,28 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
         Rule("", "pods", "list", "watch", "patch"),
         Rule("coordination.k8s.io", "leases", "list", "watch", "create", "update"),
         Rule("", "events", "create", "patch"));
+
+    [Fact]
+    public async Task AFailureThatEndedWhileNoOperatorLookedDoesNotShortenTheDelayOfTheNextOne()
+    {
+        await CreatePodsAsync("db", 3);
+        await CreateGroupAsync("db", "db", s => s.FailoverDelaySeconds = 5);
+        var a = await StartOperatorAsync("operator-a");
+        var first = await WaitForActiveAsync("db", "db");
+        await Kubelet.SetReadyAsync(first, false);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.FailingOver, Wait.Default,
+            "operator-a to start the failover delay");
+        await a.StopGracefullyAsync();
+
+        // With no operator running, the active recovers and fails again: a new failure, a new delay.
+        await Kubelet.SetReadyAsync(first, true);
+        await Task.Delay(TimeSpan.FromSeconds(1.1)); // the stimulus: a Ready transition in a later second (their resolution)
+        var secondFailure = DateTime.UtcNow;
+        await Kubelet.SetReadyAsync(first, false);
+
+        await StartOperatorAsync("operator-b");
+        await WaitForActiveAsync("db", "db", x => x != first);
+        var detected = (await GetGroupAsync("db")).Status!.LastFailover!.DetectedAt!.Value;
+        Assert.True(detected >= secondFailure, $"detected at {detected:O}, before the second failure at {secondFailure:O}: the first one's delay was counted");
+    }
 }

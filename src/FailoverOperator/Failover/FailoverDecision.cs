@@ -38,7 +38,7 @@ public static partial class FailoverDecision
         }
 
         var since = o.ActiveUnhealthySince ?? o.Now;
-        var activeFailure = new ActiveFailure { Pod = holderName, Reason = unhealthyReason, Since = since.UtcDateTime };
+        var activeFailure = new ActiveFailure { Pod = holderName, Reason = unhealthyReason, Since = since.UtcDateTime, ReadyTransition = holder?.ReadyTransition };
         var candidate = BestCandidate(o.Members, exclude: holderName, avoidNode: holder?.Node);
         var failure = $"active pod {holderName} is unhealthy ({Describe(unhealthyReason)})";
 

@@ -69,7 +69,7 @@ public sealed class GroupObserver(FailoverCaches caches)
             ? ToPodState(fencedPod, spec.RoleLabelKey, annotated: false)
             : null;
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
-            ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced,
+            ActiveUnhealthySince(group.Status, leaseState, members), now, claimedByOthers, fenced,
             // As written: answering it removes exactly this value (a JSON patch test).
             group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null);
         return new ObservedGroup(group, lease, observation, NextNodeLoss(members, now));
@@ -84,9 +84,14 @@ public sealed class GroupObserver(FailoverCaches caches)
             : null;
 
     /// <summary>The recorded failure start counts only while the same pod holds the Lease, so a new leader
-    /// continues the failover delay instead of restarting it.</summary>
-    private static DateTimeOffset? ActiveUnhealthySince(HighAvailabilityGroupStatus? status, LeaseState? lease) =>
-        status?.ActiveFailure is { Pod: { } pod, Since: { } since } && pod == lease?.Holder ? ToOffset(since) : null;
+    /// continues the failover delay instead of restarting it; and only while the pod's Ready condition is
+    /// the one recorded with it: a pod that recovered and failed again while no operator looked has a new
+    /// failure, whose delay starts now.</summary>
+    private static DateTimeOffset? ActiveUnhealthySince(HighAvailabilityGroupStatus? status, LeaseState? lease, IEnumerable<PodState> members) =>
+        status?.ActiveFailure is { Pod: { } pod, Since: { } since } failure && pod == lease?.Holder
+        && (failure.ReadyTransition is null || members.FirstOrDefault(m => m.Name == pod) is not { } holder || holder.ReadyTransition == failure.ReadyTransition)
+            ? ToOffset(since)
+            : null;
 
     private static PodState ToPodState(V1Pod pod, string roleKey, bool annotated)
     {
@@ -108,7 +113,8 @@ public sealed class GroupObserver(FailoverCaches caches)
             promotable.Value,
             pod.Spec?.NodeName,
             priority.Problem ?? promotable.Problem,
-            pod.Metadata.Uid);
+            pod.Metadata.Uid,
+            ReadyTransition: ready?.LastTransitionTime);
     }
 
     /// <summary>failover.dev/priority: an integer, default 0; anything else is reported and read as 0.</summary>

@@ -92,7 +92,7 @@ public sealed class HighAvailabilityGroupStatus
     [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
 
     // Written even when null, like activePod: a recovered active must clear it.
-    [Description("The current active's failure while it lasts: pod, reason, since. failoverDelaySeconds counts from since, also after a change of operator leader.")]
+    [Description("The current active's failure while it lasts: pod, reason, since, readyTransition (the pod's Ready condition's lastTransitionTime then). failoverDelaySeconds counts from since, also after a change of operator leader, unless the pod's Ready condition has changed since (it recovered and failed again while no operator looked).")]
     [JsonPropertyName("activeFailure"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveFailure? ActiveFailure { get; set; }
 
     [Description("The last switchover request (annotation failover.dev/switchover-to): requestedAt, from, to, result (Succeeded, Refused, Failed), message, durationMilliseconds, term.")]
@@ -146,6 +146,7 @@ public sealed record ActiveFailure
     [JsonPropertyName("pod")] public string? Pod { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
     [JsonPropertyName("since")] public DateTime? Since { get; init; }
+    [JsonPropertyName("readyTransition")] public DateTime? ReadyTransition { get; init; }
 }
 
 /// <summary>

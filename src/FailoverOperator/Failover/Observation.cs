@@ -16,7 +16,8 @@ public sealed record PodState(
     string? Node = null,
     string? AnnotationProblem = null,
     string? Uid = null,
-    bool NodeLost = false)
+    bool NodeLost = false,
+    DateTime? ReadyTransition = null)
 {
     public bool IsHealthy => UnhealthyReason is null;
 
