@@ -143,13 +143,7 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
     [Fact]
     public async Task ALeaderHandOverDuringTheFailoverDelayDoesNotRestartIt()
     {
-        await CreatePodsAsync("db", 3);
-        await CreateGroupAsync("db", "db", s => s.FailoverDelaySeconds = 5);
-        var a = await StartOperatorAsync("operator-a");
-        var first = await WaitForActiveAsync("db", "db");
-        await Kubelet.SetReadyAsync(first, false);
-        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.FailingOver, Wait.Default,
-            "operator-a to start the failover delay");
+        var (a, first) = await FailTheActiveDuringADelayAsync();
         var failingOverSeen = DateTime.UtcNow;
         await a.StopGracefullyAsync();
 
@@ -160,6 +154,19 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
         Assert.True(status.LastFailover!.DetectedAt <= failingOverSeen, $"detected at {status.LastFailover.DetectedAt:O}, after {failingOverSeen:O}: the delay restarted");
         Assert.True(status.LastFailover.CompletedAt - status.LastFailover.DetectedAt >= TimeSpan.FromSeconds(5),
             $"failed over {status.LastFailover.CompletedAt - status.LastFailover.DetectedAt} after the failure, before the delay");
+    }
+
+    /// <summary>A group with a 5 s failover delay whose active has failed: operator-a is waiting the delay out.</summary>
+    private async Task<(OperatorProcess Operator, string FailedActive)> FailTheActiveDuringADelayAsync()
+    {
+        await CreatePodsAsync("db", 3);
+        await CreateGroupAsync("db", "db", s => s.FailoverDelaySeconds = 5);
+        var a = await StartOperatorAsync("operator-a");
+        var first = await WaitForActiveAsync("db", "db");
+        await Kubelet.SetReadyAsync(first, false);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.FailingOver, Wait.Default,
+            "operator-a to start the failover delay");
+        return (a, first);
     }
 
     private async Task<string> WaitForLeaseHolderAsync(Func<string, bool> accept)
@@ -179,13 +186,7 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
     [Fact]
     public async Task AFailureThatEndedWhileNoOperatorLookedDoesNotShortenTheDelayOfTheNextOne()
     {
-        await CreatePodsAsync("db", 3);
-        await CreateGroupAsync("db", "db", s => s.FailoverDelaySeconds = 5);
-        var a = await StartOperatorAsync("operator-a");
-        var first = await WaitForActiveAsync("db", "db");
-        await Kubelet.SetReadyAsync(first, false);
-        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.Phase == GroupPhase.FailingOver, Wait.Default,
-            "operator-a to start the failover delay");
+        var (a, first) = await FailTheActiveDuringADelayAsync();
         await a.StopGracefullyAsync();
 
         // With no operator running, the active recovers and fails again: a new failure, a new delay.
