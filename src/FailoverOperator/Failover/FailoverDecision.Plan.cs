@@ -6,7 +6,13 @@ namespace FailoverOperator.Failover;
 public static partial class FailoverDecision
 {
     /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
-    private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.Switchover
+    private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.NodeDrain
+    ? [
+        new(EventTypes.Normal, EventReasons.NodeDrain,
+            $"the node of active pod {record.From} is being drained: switched over from {record.From} to {record.To} ahead of the eviction (term {record.Term})", record.From),
+        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (reason: NodeDrain, term {record.Term})", record.To),
+    ]
+    : record.Reason == FailoverReasons.Switchover
     ? [
         new(EventTypes.Normal, EventReasons.SwitchedOver, $"switched over from {record.From} to {record.To} as requested (term {record.Term})", record.From),
         new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (switchover)", record.To),
@@ -89,6 +95,7 @@ public static partial class FailoverDecision
         {
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
         }
+        if (FailureDomain(o, active) is { } domain) status.Conditions.Add(domain);
         if (o.ClaimedByOthers.Count > 0)
         {
             status.Conditions.Add(Condition(o, ConditionTypes.PodsInAnotherGroup, true, ConditionTypes.PodsInAnotherGroup, ClaimedMessage(o)));
@@ -148,6 +155,7 @@ public static partial class FailoverDecision
         FailoverReasons.NotReady => "Ready is not True",
         FailoverReasons.LeaseExpired => "its agent did not renew the Lease within its duration",
         FailoverReasons.Switchover => "a switchover was requested",
+        FailoverReasons.NodeDrain => "its node is being drained",
         _ => reason,
     };
 }
