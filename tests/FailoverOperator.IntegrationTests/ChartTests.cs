@@ -132,11 +132,14 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var model = RbacModel.Of(typeof(HighAvailabilityGroup).Assembly);
         var watched = model.Rules(RbacScope.Watched);
         var election = model.Rules(RbacScope.LeaderElection);
+        var cluster = model.Rules(RbacScope.Cluster);
         var leaseName = $"{Release}-leader";
         bool Grants(PolicyRule rule, Access a) =>
             (rule.ApiGroup, rule.Resource) == (a.Group, a.Resource) && rule.Verbs.Contains(a.Verb) && (!rule.OnlyElectionLease || a.Name == leaseName);
-        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace.
-        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a));
+        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace; the
+        // cluster-scoped rules (nodes) by their own ClusterRoleBinding, asked about with no namespace.
+        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a))
+            || a.Namespace is null && cluster.Any(r => Grants(r, a));
 
         var expected = new List<(Access, bool)>();
         foreach (var resource in watched.Concat(election).Select(r => (r.ApiGroup, r.Resource)).Distinct())
@@ -147,6 +150,10 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
                 foreach (var name in names) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, Ns, name)));
                 if (verb is "list" or "watch") expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, null, null)));
             }
+        }
+        foreach (var resource in cluster.Select(r => (r.ApiGroup, r.Resource)).Distinct())
+        {
+            foreach (var verb in RbacModel.AllVerbs) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, null, null)));
         }
         return expected;
         (Access, bool) WithVerdict(Access a) => (a, Allowed(a));

@@ -9,9 +9,11 @@ public sealed record FailoverCaches(
     Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>> Groups,
     Informer<V1Pod, V1PodList> Pods,
     Informer<V1Lease, V1LeaseList> Leases,
-    LeaseClock LeaseClock)
+    LeaseClock LeaseClock,
+    Informer<V1Node, V1NodeList>? Nodes = null,
+    Informer<V1PodDisruptionBudget, V1PodDisruptionBudgetList>? Budgets = null)
 {
-    public IReadOnlyList<IInformer> All => [Groups, Pods, Leases];
+    public IReadOnlyList<IInformer> All => [Groups, Pods, Leases, .. Nodes is null ? Array.Empty<IInformer>() : [Nodes], .. Budgets is null ? Array.Empty<IInformer>() : [Budgets]];
 }
 
 /// <summary>One group as observed: the objects the execution writes to, and the decision's input.</summary>
@@ -47,7 +49,7 @@ public sealed class GroupObserver(FailoverCaches caches)
             switch (GroupMembership.Of(group, pod, other => caches.Groups.Get(ns, other) is not null))
             {
                 case Membership.Member:
-                    members.Add(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name));
+                    members.Add(WithNode(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name)));
                     break;
                 case Membership.Former:
                     formers.Add(pod.Metadata.Name);
@@ -62,14 +64,20 @@ public sealed class GroupObserver(FailoverCaches caches)
         // it stopped matching the selector), but only the very pod: one recreated under its name proves nothing.
         var fenced = leaseState?.Fencing is { From: { } from } fencing && caches.Pods.Get(ns, from) is { } fencedPod
                      && (fencing.Uid is null || fencing.Uid == fencedPod.Metadata.Uid)
-            ? ToPodState(fencedPod, spec.RoleLabelKey, annotated: false)
+            ? WithNode(ToPodState(fencedPod, spec.RoleLabelKey, annotated: false))
             : null;
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
             ActiveUnhealthySince(group.Status, leaseState), now, claimedByOthers, fenced,
             // As written: answering it removes exactly this value (a JSON patch test).
-            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null);
+            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null, group.Metadata.Name);
         return new ObservedGroup(group, lease, observation);
     }
+
+    /// <summary>What the pod's node says: whether it is being drained, and its zone. A node not in the cache says nothing.</summary>
+    private PodState WithNode(PodState pod) =>
+        pod.Node is { } name && caches.Nodes?.Get(null, name) is { } node
+            ? pod with { NodeDrain = NodeFacts.DrainOf(node), Zone = NodeFacts.ZoneOf(node) }
+            : pod;
 
     /// <summary>The recorded failure start counts only while the same pod holds the Lease, so a new leader
     /// continues the failover delay instead of restarting it.</summary>
