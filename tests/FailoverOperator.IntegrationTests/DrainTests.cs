@@ -205,6 +205,63 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     }
 
     [Fact]
+    public async Task ACordonAloneMovesTheActiveToAStandbyOnAnotherNodeNotToOneOnTheSameNode()
+    {
+        // db-1 shares the active's node and has been Ready the longest and preferred: a failover would still pick db-2 (not on the failed
+        // node); a drain must, since db-1 is about to be evicted too. Only the cordon happens here, so db-1 stays to be chosen wrongly.
+        var drained = await CreateNodeAsync("a");
+        var other = await CreateNodeAsync("b");
+        await CreateMemberAsync("db-0", drained);
+        await CreateMemberAsync("db-1", drained);
+        await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { annotations = new Dictionary<string, string> { [Roles.PriorityAnnotation] = "5" } } },
+            V1Patch.PatchType.MergePatch), "db-1", Ns);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db");
+        Assert.Equal("db-1", await WaitForActiveAsync("db", "db"));
+        await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { annotations = new Dictionary<string, string> { [Roles.PriorityAnnotation] = "0" } } },
+            V1Patch.PatchType.MergePatch), "db-1", Ns);
+        await CreateMemberAsync("db-2", other);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ReadyStandbys == 2, Wait.Default, "two Ready standbys");
+
+        await ProcessRunner.RunCheckedAsync("kubectl", ["cordon", drained, "--kubeconfig", Plane.KubeconfigPath], Wait.Default);
+        Assert.Equal("db-2", await WaitForActiveAsync("db", "db", a => a != "db-1"));
+        var status = (await GetGroupAsync("db")).Status!;
+        Assert.Equal(("db-1", "db-2", FailoverReasons.NodeDrain), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
+        Assert.Equal(1, status.FailoverCount);
+    }
+
+    [Fact]
+    public async Task ALeaderHandOverDuringTheDrainWaitDoesNotRestartIt()
+    {
+        var drained = await CreateNodeAsync("a");
+        await CreateMemberAsync("db-0", drained);
+        await CreateGroupAsync("db", "db", s => { s.ProtectActive = true; s.DrainTimeoutSeconds = 15; });
+        var a = await StartOperatorAsync("operator-a");
+        Assert.Equal("db-0", await WaitForActiveAsync("db", "db"));
+        await WaitForProtectionAsync("db-0");
+        await ProcessRunner.RunCheckedAsync("kubectl", ["cordon", drained, "--kubeconfig", Plane.KubeconfigPath], Wait.Default);
+        ActiveDrain? held = null;
+        await Wait.UntilAsync(async () => (held = (await GetGroupAsync("db")).Status?.ActiveDrain) is not null, Wait.Default, "operator-a to record the drain");
+        await a.StopGracefullyAsync();
+        // operator-b starts a third of the timeout later: had it restarted the count, it would lift no sooner than 15 s after its start.
+        await Wait.UntilAsync(() => Task.FromResult(DateTime.UtcNow - held!.Since!.Value >= TimeSpan.FromSeconds(5)), Wait.Default, "5 s after the drain was recorded");
+        var bStarted = DateTime.UtcNow;
+        await StartOperatorAsync("operator-b");
+        ActiveDrain? lifted = null;
+        await Wait.UntilAsync(async () => (lifted = (await GetGroupAsync("db")).Status?.ActiveDrain) is { ProtectionLiftedAt: not null }, TimeSpan.FromSeconds(60),
+            "operator-b to lift the protection");
+        Assert.Equal(held!.Since, lifted!.Since);
+        Assert.True(lifted.ProtectionLiftedAt!.Value - held.Since!.Value >= TimeSpan.FromSeconds(15), $"lifted at {lifted.ProtectionLiftedAt:O}, before the timeout");
+        Assert.True(lifted.ProtectionLiftedAt.Value < bStarted + TimeSpan.FromSeconds(15),
+            $"lifted at {lifted.ProtectionLiftedAt:O}: operator-b (started {bStarted:O}) counted from its own start");
+        await Wait.UntilAsync(async () => await BudgetAsync() is null, Wait.Default, "the budget deleted");
+        // Uncordoned: the drain is over, the protection comes back.
+        await ProcessRunner.RunCheckedAsync("kubectl", ["uncordon", drained, "--kubeconfig", Plane.KubeconfigPath], Wait.Default);
+        await WaitForProtectionAsync("db-0");
+        Assert.Null((await GetGroupAsync("db")).Status!.ActiveDrain);
+    }
+
+    [Fact]
     public async Task SingleFailureDomainFollowsZonesWhenNodesCarryThem()
     {
         var a = await CreateNodeAsync("a", zone: "z1");
