@@ -115,6 +115,23 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         await Assert.ThrowsAsync<HttpOperationException>(() => Client.RbacAuthorizationV1.ReadClusterRoleAsync(Release));
     }
 
+    [Fact]
+    public async Task WithWatchNamespaceTheChartGrantsTheWatchedRulesThereOnlyAndNodesStillClusterWide()
+    {
+        await RunHelmAsync("install", Release, Chart, "--namespace", Ns, "--set", $"fullnameOverride={Release}", "--set", $"watchNamespace={Ns}", "--wait=false");
+        try
+        {
+            await Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync(Release, Ns);
+            await Client.RbacAuthorizationV1.ReadClusterRoleBindingAsync($"{Release}-cluster-scoped");
+            using var asOperator = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(await ServiceAccountKubeconfigAsync(Release)));
+            await ProveLeastPrivilegeAsync(asOperator, onlyWatchNamespace: true);
+        }
+        finally
+        {
+            await RunHelmAsync("uninstall", Release, "--namespace", Ns);
+        }
+    }
+
     /// <summary>One access review: a verb on a resource ("pods", "groups/status") in a namespace (null: all), on one object or any.</summary>
     private sealed record Access(string Verb, string Group, string Resource, string? Namespace, string? Name)
     {
@@ -127,7 +144,9 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     /// resource in the release namespace (which is also watched here), on any object and on the
     /// election Lease by name, and list/watch across all namespaces.
     /// </summary>
-    private List<(Access Access, bool Allowed)> ExpectedAccess()
+    /// <param name="onlyWatchNamespace">The chart was installed with watchNamespace (this test's namespace): the watched rules are
+    /// granted there only; the cluster-scoped ones (nodes) still cluster-wide.</param>
+    private List<(Access Access, bool Allowed)> ExpectedAccess(bool onlyWatchNamespace = false)
     {
         var model = RbacModel.Of(typeof(HighAvailabilityGroup).Assembly);
         var watched = model.Rules(RbacScope.Watched);
@@ -138,7 +157,7 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
             (rule.ApiGroup, rule.Resource) == (a.Group, a.Resource) && rule.Verbs.Contains(a.Verb) && (!rule.OnlyElectionLease || a.Name == leaseName);
         // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace; the
         // cluster-scoped rules (nodes) by their own ClusterRoleBinding, asked about with no namespace.
-        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a))
+        bool Allowed(Access a) => (!onlyWatchNamespace || a.Namespace == Ns) && watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a))
             || a.Namespace is null && cluster.Any(r => Grants(r, a));
 
         var expected = new List<(Access, bool)>();
@@ -166,9 +185,9 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     /// request may still be denied (a real Deployment retries): each allowed check waits, and fails
     /// naming the verb the chart lacks; the denials are checked once all grants are in effect.
     /// </summary>
-    private async Task ProveLeastPrivilegeAsync(IKubernetes asOperator)
+    private async Task ProveLeastPrivilegeAsync(IKubernetes asOperator, bool onlyWatchNamespace = false)
     {
-        var expected = ExpectedAccess();
+        var expected = ExpectedAccess(onlyWatchNamespace);
         Assert.Contains(expected, e => e.Allowed);
         Assert.Contains(expected, e => !e.Allowed);
         foreach (var (access, _) in expected.Where(e => e.Allowed))
