@@ -196,8 +196,8 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
 
         await WaitForActiveAsync("db", "db", a => a == "db-1");
         var status = (await GetGroupAsync("db")).Status!;
-        // Nothing holds the eviction: the operator's move (NodeDrain) and the eviction (then a failover, Deleted) race.
-        Assert.Contains(status.LastFailover!.Reason, new[] { FailoverReasons.NodeDrain, FailoverReasons.Deleted });
+        // Nothing holds the eviction: the operator's move (NodeDrain) and the eviction (then a failover: Terminating or Deleted) race.
+        Assert.Contains(status.LastFailover!.Reason, new[] { FailoverReasons.NodeDrain, FailoverReasons.Terminating, FailoverReasons.Deleted });
         var moved = history.BecameActive("db-1")!.Value;
         var evicted = history.DeletedAs("db-0")!.Value;
         Output.WriteLine($"without protectActive: reason {status.LastFailover.Reason}; db-0 deleted as {evicted.Role} at +{(evicted.At - drainStart).TotalMilliseconds:0} ms; " +
@@ -228,6 +228,37 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var status = (await GetGroupAsync("db")).Status!;
         Assert.Equal(("db-1", "db-2", FailoverReasons.NodeDrain), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
         Assert.Equal(1, status.FailoverCount);
+    }
+
+    [Fact]
+    public async Task InAgentModeACordonFencesTheActiveAsAPlannedNodeDrainAndPromotesOnceItsAgentAcknowledges()
+    {
+        var drained = await CreateNodeAsync("a");
+        var other = await CreateNodeAsync("b");
+        await CreateMemberAsync("db-0", drained);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db", s => { s.Fencing = FencingModes.Agent; s.LeaseDurationSeconds = 300; s.ProtectActive = true; });
+        Assert.Equal("db-0", await WaitForActiveAsync("db", "db"));
+        await CreateMemberAsync("db-1", other);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ReadyStandbys == 1, Wait.Default, "db-1 a Ready standby");
+
+        await ProcessRunner.RunCheckedAsync("kubectl", ["cordon", drained, "--kubeconfig", Plane.KubeconfigPath], Wait.Default);
+        // The agent's view (what its hooks get as FAILOVER_REASON): the Lease taken away from db-0 for reason NodeDrain, to db-1.
+        FencingRecord? fencing = null;
+        await Wait.UntilAsync(async () => await GetLeaseAsync("db") is { } lease && string.IsNullOrEmpty(lease.Spec?.HolderIdentity)
+            && (fencing = GroupLease.FencingOf(lease)) is not null, Wait.Default, "the Lease taken away from db-0");
+        Assert.Equal(("db-0", FailoverReasons.NodeDrain, "db-1", 0), (fencing!.From, fencing.Reason, fencing.To, fencing.Term));
+        var started = (await EventsAsync(EventReasons.FencingStarted)).First();
+        Assert.Equal(EventTypes.Normal, started.Type);   // planned: not a Warning
+        Assert.DoesNotContain(Roles.Active, (await RolesAsync("db")).Values);
+
+        // What db-0's agent writes once its demote hook ran.
+        await Client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { metadata = new { annotations = new Dictionary<string, string> { [Roles.DemotedTermAnnotation] = "0" } } },
+            V1Patch.PatchType.MergePatch), "db-0", Ns);
+        Assert.Equal("db-1", await WaitForActiveAsync("db", "db", a => a == "db-1"));
+        var status = (await GetGroupAsync("db")).Status!;
+        Assert.Equal(("db-0", "db-1", FailoverReasons.NodeDrain, 1), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason, status.LastFailover.Term));
+        await WaitForProtectionAsync("db-1");
     }
 
     [Fact]
