@@ -202,6 +202,9 @@ public class DrainDecisionTests
         Assert.Equal(GroupPhase.Invalid, plan.Status.Phase);
         Assert.Equal(Protection.Unchanged, plan.Protection);
         Assert.Contains("spec.drainTimeoutSeconds: 0 is not from 1 to 86400", plan.Status.Conditions!.Single(c => c.Type == ConditionTypes.InvalidSpec).Message);
+        // The drain recorded before keeps its start while the spec is being fixed.
+        var recorded = Recorded(30);
+        Assert.Equal(recorded.ActiveDrain, Decide(Spec(timeout: 0), [Active(), Pod("b", "n1", "cordoned")], recorded).Status.ActiveDrain);
     }
 
     [Fact]

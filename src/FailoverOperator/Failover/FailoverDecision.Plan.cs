@@ -37,6 +37,8 @@ public static partial class FailoverDecision
         var plan = Plan(o, active: o.Status?.ActivePod, GroupPhase.Invalid, LeaseAction.None,
             available: (false, ConditionTypes.InvalidSpec, message), failure: null,
             events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)]);
+        // A drain recorded before keeps its start: fixing the spec must not restart drainTimeoutSeconds.
+        plan.Status.ActiveDrain = o.Status?.ActiveDrain;
         return plan with { RoleChanges = [] };
     }
 
