@@ -157,9 +157,11 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var evicted = history.DeletedAs("db-0") ?? throw new InvalidOperationException("db-0 was never deleted");
         Assert.Equal(Roles.Active, evicted.Role);
 
-        // One on the group (and one on the pod).
-        var lifted = (await EventsAsync(EventReasons.ProtectionLifted)).Single(e => e.InvolvedObject.Kind == HighAvailabilityGroup.KindName);
-        Assert.Equal(EventTypes.Warning, lifted.Type);
+        // One on the group (and one on the pod); written off the reconcile path, so waited for.
+        Corev1Event? lifted = null;
+        await Wait.UntilAsync(async () => (lifted = (await EventsAsync(EventReasons.ProtectionLifted)).SingleOrDefault(e => e.InvolvedObject.Kind == HighAvailabilityGroup.KindName))
+            is not null, Wait.Default, "the ProtectionLifted Warning on the group");
+        Assert.Equal(EventTypes.Warning, lifted!.Type);
         Assert.Contains("spec.drainTimeoutSeconds=10", lifted.Message);
         // Lifted no sooner than drainTimeoutSeconds after the drain was recorded (both instants are the operator's, in the status).
         var liftedAt = DateTime.Parse(System.Text.RegularExpressions.Regex.Match(lifted.Message, @"lifted at (\S+) ").Groups[1].Value,
@@ -248,8 +250,10 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         await Wait.UntilAsync(async () => await GetLeaseAsync("db") is { } lease && string.IsNullOrEmpty(lease.Spec?.HolderIdentity)
             && (fencing = GroupLease.FencingOf(lease)) is not null, Wait.Default, "the Lease taken away from db-0");
         Assert.Equal(("db-0", FailoverReasons.NodeDrain, "db-1", 0), (fencing!.From, fencing.Reason, fencing.To, fencing.Term));
-        var started = (await EventsAsync(EventReasons.FencingStarted)).First();
-        Assert.Equal(EventTypes.Normal, started.Type);   // planned: not a Warning
+        // Events are written off the reconcile path: waited for, not read once.
+        Corev1Event? started = null;
+        await Wait.UntilAsync(async () => (started = (await EventsAsync(EventReasons.FencingStarted)).FirstOrDefault()) is not null, Wait.Default, "a FencingStarted event");
+        Assert.Equal(EventTypes.Normal, started!.Type);   // planned: not a Warning
         Assert.DoesNotContain(Roles.Active, (await RolesAsync("db")).Values);
 
         // What db-0's agent writes once its demote hook ran.
