@@ -326,7 +326,7 @@ cmd_up() {
   fi
 
   start_bg kube-controller-manager "$kcm" --kubeconfig="$DIR/kubeconfig" \
-    --controllers="${CONTROLLERS:-namespace,garbagecollector,serviceaccount,serviceaccount-token,endpoint,endpointslice}" \
+    --controllers="${CONTROLLERS:-namespace,garbagecollector,serviceaccount,serviceaccount-token,endpoint,endpointslice,disruption}" \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --leader-elect=false --port=0 --secure-port=0 --concurrent-endpoint-syncs=10 \
     --flex-volume-plugin-dir="$DIR/flexvolume" --node-monitor-period=1s

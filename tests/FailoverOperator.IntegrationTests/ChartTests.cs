@@ -117,6 +117,23 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         await Assert.ThrowsAsync<HttpOperationException>(() => Client.RbacAuthorizationV1.ReadClusterRoleAsync(Release));
     }
 
+    [Fact]
+    public async Task WithWatchNamespaceTheChartGrantsTheWatchedRulesThereOnlyAndNodesStillClusterWide()
+    {
+        await RunHelmAsync("install", Release, Chart, "--namespace", Ns, "--set", $"fullnameOverride={Release}", "--set", $"watchNamespace={Ns}", "--set", "nodeLeaseStaleSeconds=12", "--wait=false");
+        try
+        {
+            await Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync(Release, Ns);
+            await Client.RbacAuthorizationV1.ReadClusterRoleBindingAsync($"{Release}-cluster-scoped");
+            using var asOperator = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(await ServiceAccountKubeconfigAsync(Release)));
+            await ProveLeastPrivilegeAsync(asOperator, onlyWatchNamespace: true);
+        }
+        finally
+        {
+            await RunHelmAsync("uninstall", Release, "--namespace", Ns);
+        }
+    }
+
     /// <summary>One access review: a verb on a resource ("pods", "groups/status") in a namespace (null: all), on one object or any.</summary>
     private sealed record Access(string Verb, string Group, string Resource, string? Namespace, string? Name)
     {
@@ -129,19 +146,24 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     /// resource in the release namespace (which is also watched here), on any object and on the
     /// election Lease by name, and list/watch across all namespaces.
     /// </summary>
-    private List<(Access Access, bool Allowed)> ExpectedAccess()
+    /// <param name="onlyWatchNamespace">The chart was installed with watchNamespace (this test's namespace): the watched rules are
+    /// granted there only; the cluster-scoped ones (nodes) still cluster-wide.</param>
+    private List<(Access Access, bool Allowed)> ExpectedAccess(bool onlyWatchNamespace = false)
     {
         var model = RbacModel.Of(typeof(HighAvailabilityGroup).Assembly);
         var watched = model.Rules(RbacScope.Watched);
         var election = model.Rules(RbacScope.LeaderElection);
+        var cluster = model.Rules(RbacScope.Cluster);
         var heartbeats = model.Rules(RbacScope.NodeHeartbeats);
         var leaseName = $"{Release}-leader";
         bool Grants(PolicyRule rule, Access a) =>
             (rule.ApiGroup, rule.Resource) == (a.Group, a.Resource) && rule.Verbs.Contains(a.Verb) && (!rule.OnlyElectionLease || a.Name == leaseName);
-        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace;
-        // the heartbeat Role (installed here with nodeLeaseStaleSeconds) only in kube-node-lease.
-        bool Allowed(Access a) => watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a))
-                                  || a.Namespace == NodeHeartbeats.Namespace && heartbeats.Any(r => Grants(r, a));
+        // The ClusterRole is bound cluster-wide; the leader-election Role only in the release namespace; the
+        // cluster-scoped rules (nodes) by their own ClusterRoleBinding, asked about with no namespace; the
+        // heartbeat Role (installed with nodeLeaseStaleSeconds) only in kube-node-lease.
+        bool Allowed(Access a) => (!onlyWatchNamespace || a.Namespace == Ns) && watched.Any(r => Grants(r, a)) || a.Namespace == Ns && election.Any(r => Grants(r, a))
+            || a.Namespace is null && cluster.Any(r => Grants(r, a))
+            || a.Namespace == NodeHeartbeats.Namespace && heartbeats.Any(r => Grants(r, a));
 
         var expected = new List<(Access, bool)>();
         foreach (var resource in watched.Concat(election).Select(r => (r.ApiGroup, r.Resource)).Distinct())
@@ -152,6 +174,10 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
                 foreach (var name in names) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, Ns, name)));
                 if (verb is "list" or "watch") expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, null, null)));
             }
+        }
+        foreach (var resource in cluster.Select(r => (r.ApiGroup, r.Resource)).Distinct())
+        {
+            foreach (var verb in RbacModel.AllVerbs) expected.Add(WithVerdict(new Access(verb, resource.ApiGroup, resource.Resource, null, null)));
         }
         foreach (var resource in heartbeats.Select(r => (r.ApiGroup, r.Resource)).Distinct())
         {
@@ -168,9 +194,9 @@ public class ChartTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     /// request may still be denied (a real Deployment retries): each allowed check waits, and fails
     /// naming the verb the chart lacks; the denials are checked once all grants are in effect.
     /// </summary>
-    private async Task ProveLeastPrivilegeAsync(IKubernetes asOperator)
+    private async Task ProveLeastPrivilegeAsync(IKubernetes asOperator, bool onlyWatchNamespace = false)
     {
-        var expected = ExpectedAccess();
+        var expected = ExpectedAccess(onlyWatchNamespace);
         Assert.Contains(expected, e => e.Allowed);
         Assert.Contains(expected, e => !e.Allowed);
         foreach (var (access, _) in expected.Where(e => e.Allowed))

@@ -76,7 +76,9 @@ public class OperatorProcessTests(ControlPlane plane, ITestOutputHelper output) 
         // An identity that may watch pods and groups in this namespace, but not Leases.
         const string identity = "narrow";
         V1PolicyRule Watch(string group, string resource) => Rule(group, resource, "get", "list", "watch");
-        var role = await CreateServiceAccountWithRoleAsync(identity, Watch("", "pods"), Watch(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural));
+        var role = await CreateServiceAccountWithRoleAsync(identity, Watch("", "pods"), Watch(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural),
+            Watch("policy", "poddisruptionbudgets"));
+        await GrantNodeWatchAsync(identity);
 
         var op = await StartOperatorAsync(identity, waitReady: false, kubeconfig: await ServiceAccountKubeconfigAsync(identity));
         (int Status, string Body) readiness = default;

@@ -177,11 +177,16 @@ public class ReliabilityTests(ControlPlane plane, ITestOutputHelper output) : Cl
         return holder!;
     }
 
-    private Task GrantAllButStatusAsync(string identity) => CreateServiceAccountWithRoleAsync(identity,
-        Rule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "list", "watch"),
-        Rule("", "pods", "list", "watch", "patch"),
-        Rule("coordination.k8s.io", "leases", "list", "watch", "create", "update"),
-        Rule("", "events", "create", "patch"));
+    private async Task GrantAllButStatusAsync(string identity)
+    {
+        await CreateServiceAccountWithRoleAsync(identity,
+            Rule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "list", "watch"),
+            Rule("", "pods", "list", "watch", "patch"),
+            Rule("coordination.k8s.io", "leases", "list", "watch", "create", "update"),
+            Rule("policy", "poddisruptionbudgets", "list", "watch", "create", "update", "delete"),
+            Rule("", "events", "create", "patch"));
+        await GrantNodeWatchAsync(identity);
+    }
 
     [Fact]
     public async Task AFailureThatEndedWhileNoOperatorLookedDoesNotShortenTheDelayOfTheNextOne()

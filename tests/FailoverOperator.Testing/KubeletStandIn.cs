@@ -14,13 +14,20 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
 {
     public const string NodeName = "kubelet-stand-in";
 
-    public static async Task EnsureNodeAsync(IKubernetes client, string name = NodeName)
+    public static Task EnsureNodeAsync(IKubernetes client) => EnsureNodeAsync(client, NodeName);
+
+    /// <summary>A stand-in Node of this name (tests of drains and topology register more than one), with labels (a zone, say).</summary>
+    public static async Task EnsureNodeAsync(IKubernetes client, string name, IDictionary<string, string>? labels = null)
     {
         try
         {
             await client.CoreV1.CreateNodeAsync(new V1Node
             {
-                Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["failover.dev/stand-in"] = "true" } },
+                Metadata = new V1ObjectMeta
+                {
+                    Name = name,
+                    Labels = new Dictionary<string, string>(labels ?? new Dictionary<string, string>()) { ["failover.dev/stand-in"] = "true" },
+                },
                 Spec = new V1NodeSpec { Taints = [new V1Taint { Key = "failover.dev/stand-in", Value = "true", Effect = "NoSchedule" }] },
             });
         }
@@ -35,15 +42,11 @@ public sealed class KubeletStandIn(IKubernetes client, string ns)
     private bool nodeEnsured;
     private readonly ConcurrentDictionary<string, int> restarts = new();
 
-    /// <param name="node">The Node it is bound to (registered first): by default the stand-in's own.</param>
+    /// <param name="node">A Node registered with <see cref="EnsureNodeAsync(IKubernetes, string, IDictionary{string, string}?)"/>; default the stand-in's own.</param>
     public async Task<V1Pod> CreatePodAsync(string name, IDictionary<string, string> labels, bool ready = true, IList<string>? finalizers = null, string? node = null)
     {
-        if (node is not null) await EnsureNodeAsync(client, node);
-        else if (!nodeEnsured)
-        {
-            await EnsureNodeAsync(client);
-            nodeEnsured = true;
-        }
+        if (!nodeEnsured && node is null) await EnsureNodeAsync(client);
+        nodeEnsured |= node is null;
         var pod = await client.CoreV1.CreateNamespacedPodAsync(new V1Pod
         {
             Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string>(labels), Finalizers = finalizers },

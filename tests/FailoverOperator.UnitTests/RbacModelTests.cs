@@ -15,7 +15,29 @@ public class RbacModelTests
     [RbacRule("coordination.k8s.io", "leases", "get", "create", "update", Scope = RbacScope.LeaderElection)]
     private sealed class Writer;
 
+    [RbacRule("", "nodes", "list", "watch", Scope = RbacScope.Cluster)]
+    private sealed class NodeReader;
+
     private static readonly RbacModel Model = RbacModel.Of([typeof(Writer), typeof(Watcher)]);
+
+    [Fact]
+    public void ClusterScopedRulesGoToTheirOwnTemplateOnly()
+    {
+        var model = RbacModel.Of([typeof(Watcher), typeof(NodeReader)]);
+        Assert.Equal([new PolicyRule("", "nodes", ["list", "watch"])], model.Rules(RbacScope.Cluster), RuleComparer.Instance);
+        Assert.DoesNotContain(model.Rules(RbacScope.Watched), r => r.Resource == "nodes");
+        Assert.Contains("""
+            {{- define "chart.rbacRules.cluster" -}}
+            - apiGroups: [""]
+              resources: ["nodes"]
+              verbs: ["list", "watch"]
+            {{- end }}
+            """, RbacTemplate.Render(model, "chart"));
+    }
+
+    [Fact]
+    public void TheOperatorReadsNodesClusterWideAndNothingElseThere() =>
+        Assert.Equal([new PolicyRule("", "nodes", ["list", "watch"])], RbacModel.Of(typeof(HighAvailabilityGroup).Assembly).Rules(RbacScope.Cluster), RuleComparer.Instance);
 
     [Fact]
     public void VerbsAreMergedPerScopeGroupAndResource()

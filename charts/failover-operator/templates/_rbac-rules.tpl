@@ -19,6 +19,9 @@ permission next to the code that needs it and run make crds; do not edit this fi
 - apiGroups: ["failover.dev"]
   resources: ["highavailabilitygroups/status"]
   verbs: ["patch"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["create", "delete", "list", "update", "watch"]
 {{- end }}
 
 {{- define "failover-operator.rbacRules.leaderElection" -}}
@@ -29,6 +32,12 @@ permission next to the code that needs it and run make crds; do not edit this fi
   resources: ["leases"]
   resourceNames: [{{ include "failover-operator.leaseName" . | quote }}]
   verbs: ["get", "update"]
+{{- end }}
+
+{{- define "failover-operator.rbacRules.cluster" -}}
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["list", "watch"]
 {{- end }}
 
 {{- define "failover-operator.rbacRules.nodeHeartbeats" -}}

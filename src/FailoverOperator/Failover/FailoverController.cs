@@ -12,6 +12,9 @@ namespace FailoverOperator.Failover;
 [RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "list", "watch")]
 [RbacRule("", "pods", "list", "watch")]
 [RbacRule("coordination.k8s.io", "leases", "list", "watch")]
+[RbacRule(PodDisruptionBudgetApi.Group, PodDisruptionBudgetApi.Plural, "list", "watch")]
+// Nodes are cluster-scoped: granted by a ClusterRoleBinding even when the chart watches one namespace.
+[RbacRule("", "nodes", "list", "watch", Scope = RbacScope.Cluster)]
 public sealed class FailoverController
 {
     public const string Name = "highavailabilitygroup";
@@ -32,26 +35,34 @@ public sealed class FailoverController
             notFoundHint: "The HighAvailabilityGroup CRD: kubectl apply -f crds/");
         var pods = new Informer<V1Pod, V1PodList>(ListWatch.For<V1Pod, V1PodList>(watches, ns), log, "pods", StripPod);
         var leases = new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(watches, ns, Roles.LeaseGroupLabel), log, "leases");
+        // Every node, whatever the watched namespace: whether an active's node is being drained, and its zone.
+        var nodes = new Informer<V1Node, V1NodeList>(ListWatch.For<V1Node, V1NodeList>(watches, null), log, "nodes", NodeFacts.Strip);
+        var budgetApi = new PodDisruptionBudgetApi(requests);
+        var budgets = new Informer<V1PodDisruptionBudget, V1PodDisruptionBudgetList>(
+            new PodDisruptionBudgetApi(watches).ListWatch(ns, Roles.LeaseGroupLabel), log, "poddisruptionbudgets");
         var leaseClock = new LeaseClock(TimeProvider.System);
         leases.Changed += leaseClock.OnChanged;
-        var nodes = nodeLeaseStaleAfter is { } staleAfter
+        var heartbeats = nodeLeaseStaleAfter is { } staleAfter
             ? (new Informer<V1Lease, V1LeaseList>(ListWatch.For<V1Lease, V1LeaseList>(watches, NodeHeartbeats.Namespace), log, "node-leases"),
                 new NodeHeartbeats(staleAfter, TimeProvider.System))
             : ((Informer<V1Lease, V1LeaseList>, NodeHeartbeats)?)null;
-        Caches = new FailoverCaches(groups, pods, leases, leaseClock) { Nodes = nodes };
+        Caches = new FailoverCaches(groups, pods, leases, leaseClock, nodes, budgets) { Heartbeats = heartbeats };
 
-        var reconciler = new GroupReconciler(new GroupObserver(Caches), new PlanExecutor(requests, Caches, events, TimeProvider.System),
+        var protection = new ActiveProtection(budgetApi, budgets, events);
+        var reconciler = new GroupReconciler(new GroupObserver(Caches), new PlanExecutor(requests, Caches, events, TimeProvider.System, protection),
             new FailoverMetrics(), TimeProvider.System, loggers.CreateLogger<GroupReconciler>());
         Controller = new Controller(Name, reconciler, workers, loggers.CreateLogger<Controller>())
             .Watches(groups, (old, current) => GroupMappings.FromGroup(old, current, groups.List))
             .Watches(pods, (old, current) => GroupMappings.FromPod(old, current, groups.List))
-            .Watches(leases, GroupMappings.FromLease);
-        if (nodes is var (nodeLeases, heartbeats))
+            .Watches(leases, GroupMappings.FromLease)
+            .Watches(nodes, (old, current) => GroupMappings.FromNode(old, current, pods.List))
+            .Watches(budgets, GroupMappings.FromBudget);
+        if (heartbeats is var (nodeLeases, clock))
         {
             // A heartbeat is noted on every renewal; only one that comes back after its node counted as lost
             // wakes the groups with members there. Its going stale is a matter of time: each group asks to be
             // looked at again when a member's node would cross the threshold.
-            Controller.Watches(nodeLeases, (old, current) => heartbeats.Observe(old, current) is { } node
+            Controller.Watches(nodeLeases, (old, current) => clock.Observe(old, current) is { } node
                 ? GroupMappings.OnNode(node, pods.List(), groups.List)
                 : []);
         }

@@ -21,7 +21,8 @@ public static partial class FailoverDecision
         return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
             available: (false, "FencingOldActive", message), failure: new ActiveFailure { Pod = from, Reason = reason, Since = detectedAt.UtcDateTime },
             requeueAfter: LeaseDuration(o),
-            events: [new PlannedEvent(reason == FailoverReasons.Switchover ? EventTypes.Normal : EventTypes.Warning, EventReasons.FencingStarted, message, from)]);
+            events: [new PlannedEvent(reason is FailoverReasons.Switchover or FailoverReasons.NodeDrain ? EventTypes.Normal : EventTypes.Warning,
+                EventReasons.FencingStarted, message, from)]);
     }
 
     /// <summary>The Lease has no holder because <paramref name="fencing"/>.From is being fenced: promote once proven, else wait.</summary>

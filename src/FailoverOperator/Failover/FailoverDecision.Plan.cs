@@ -6,7 +6,13 @@ namespace FailoverOperator.Failover;
 public static partial class FailoverDecision
 {
     /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
-    private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.Switchover
+    private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.NodeDrain
+    ? [
+        new(EventTypes.Normal, EventReasons.NodeDrain,
+            $"the node of active pod {record.From} is being drained: switched over from {record.From} to {record.To} ahead of the eviction (term {record.Term})", record.From),
+        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (reason: NodeDrain, term {record.Term})", record.To),
+    ]
+    : record.Reason == FailoverReasons.Switchover
     ? [
         new(EventTypes.Normal, EventReasons.SwitchedOver, $"switched over from {record.From} to {record.To} as requested (term {record.Term})", record.From, record.Term),
         new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (switchover)", record.To, record.Term),
@@ -31,6 +37,8 @@ public static partial class FailoverDecision
         var plan = Plan(o, active: o.Status?.ActivePod, GroupPhase.Invalid, LeaseAction.None,
             available: (false, ConditionTypes.InvalidSpec, message), failure: null,
             events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)]);
+        // A drain recorded before keeps its start: fixing the spec must not restart drainTimeoutSeconds.
+        plan.Status.ActiveDrain = o.Status?.ActiveDrain;
         return plan with { RoleChanges = [] };
     }
 
@@ -89,6 +97,7 @@ public static partial class FailoverDecision
         {
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
         }
+        if (FailureDomain(o, active) is { } domain) status.Conditions.Add(domain);
         if (o.ClaimedByOthers.Count > 0)
         {
             status.Conditions.Add(Condition(o, ConditionTypes.PodsInAnotherGroup, true, ConditionTypes.PodsInAnotherGroup, ClaimedMessage(o)));
@@ -149,6 +158,7 @@ public static partial class FailoverDecision
         FailoverReasons.LeaseExpired => "its agent did not renew the Lease within its duration",
         FailoverReasons.NodeLost => "its node stopped heartbeating: its kube-node-lease Lease is stale",
         FailoverReasons.Switchover => "a switchover was requested",
+        FailoverReasons.NodeDrain => "its node is being drained",
         _ => reason,
     };
 }

@@ -13,7 +13,7 @@ public static partial class FailoverDecision
     public static FailoverPlan Decide(GroupObservation o) =>
         SpecValidation.Problems(o.Spec) is { Count: > 0 } problems
             ? Refuse(o, problems)
-            : AnswerUnhandledRequest(o, RecordEarlierFailover(o, DecideRoles(o)));
+            : AnswerUnhandledRequest(o, RecordEarlierFailover(o, TrackDrain(o, DecideRoles(o))));
 
     private static FailoverPlan DecideRoles(GroupObservation o)
     {
@@ -34,7 +34,7 @@ public static partial class FailoverDecision
         {
             return o.SwitchoverRequest is { } request && !AlreadyCarriedOut(o, holder!, request)
                 ? Switchover(o, holder!, request)
-                : KeepHealthyHolder(o, holder!) with { HandledSwitchover = o.SwitchoverRequest };
+                : (DrainMove(o, holder!) ?? KeepHealthyHolder(o, holder!)) with { HandledSwitchover = o.SwitchoverRequest };
         }
 
         var since = o.ActiveUnhealthySince ?? o.Now;

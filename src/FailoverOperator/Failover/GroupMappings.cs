@@ -52,6 +52,31 @@ public static class GroupMappings
     /// <summary>A node's heartbeat came back: the groups with a member there (a claimed one, or one a group's selector matches).</summary>
     public static IEnumerable<string> OnNode(string node, IEnumerable<V1Pod> pods, Func<string, IEnumerable<HighAvailabilityGroup>> groupsIn) =>
         pods.Where(p => p.Spec?.NodeName == node).SelectMany(p => FromPod(null, p, groupsIn)).Distinct().ToList();
+    /// <summary>
+    /// A node matters to the groups with members on it, and only when whether it is being drained, or its zone, changed
+    /// (not its status, which its kubelet rewrites every few seconds). A new node has no pods yet: nothing to wake.
+    /// </summary>
+    /// <param name="allPods">Every pod in the cache.</param>
+    public static IEnumerable<string> FromNode(V1Node? old, V1Node? current, Func<IEnumerable<V1Pod>> allPods)
+    {
+        if (old is null) return [];
+        if (current is not null && NodeFacts.DrainOf(old) == NodeFacts.DrainOf(current) && NodeFacts.ZoneOf(old) == NodeFacts.ZoneOf(current)) return [];
+        var node = old.Metadata.Name;
+        return allPods()
+            .Where(p => p.Spec?.NodeName == node && GroupMembership.ClaimOf(p) is not null)
+            .Select(p => ObjectKey.Of(p.Metadata.NamespaceProperty, GroupMembership.ClaimOf(p)!))
+            .Distinct()
+            .ToList();
+    }
+
+    /// <summary>A group's PodDisruptionBudget (spec.protectActive) names the group as its controlling owner.</summary>
+    public static IEnumerable<string> FromBudget(V1PodDisruptionBudget? old, V1PodDisruptionBudget? current)
+    {
+        var any = current ?? old!;
+        return any.Metadata.OwnerReferences?
+            .Where(o => o.Controller == true && o.Kind == HighAvailabilityGroup.KindName && o.ApiVersion == HighAvailabilityGroup.ApiVersionName)
+            .Select(o => ObjectKey.Of(any.Metadata.NamespaceProperty, o.Name)).ToList() ?? [];
+    }
 
     private static bool SameLabels(V1Pod a, V1Pod b)
     {

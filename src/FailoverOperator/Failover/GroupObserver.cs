@@ -9,12 +9,20 @@ public sealed record FailoverCaches(
     Informer<HighAvailabilityGroup, CustomResourceList<HighAvailabilityGroup>> Groups,
     Informer<V1Pod, V1PodList> Pods,
     Informer<V1Lease, V1LeaseList> Leases,
-    LeaseClock LeaseClock)
+    LeaseClock LeaseClock,
+    Informer<V1Node, V1NodeList>? Nodes = null,
+    Informer<V1PodDisruptionBudget, V1PodDisruptionBudgetList>? Budgets = null)
 {
     /// <summary>The kubelets' heartbeat Leases and what they say, when node-loss detection is on.</summary>
-    public (Informer<V1Lease, V1LeaseList> Leases, NodeHeartbeats Heartbeats)? Nodes { get; init; }
+    public (Informer<V1Lease, V1LeaseList> Leases, NodeHeartbeats Clock)? Heartbeats { get; init; }
 
-    public IReadOnlyList<IInformer> All => Nodes is { } nodes ? [Groups, Pods, Leases, nodes.Leases] : [Groups, Pods, Leases];
+    public IReadOnlyList<IInformer> All =>
+    [
+        Groups, Pods, Leases,
+        .. Nodes is null ? Array.Empty<IInformer>() : [Nodes],
+        .. Budgets is null ? Array.Empty<IInformer>() : [Budgets],
+        .. Heartbeats is { } heartbeats ? [heartbeats.Leases] : Array.Empty<IInformer>(),
+    ];
 }
 
 /// <summary>One group as observed: the objects the execution writes to, and the decision's input.</summary>
@@ -51,7 +59,7 @@ public sealed class GroupObserver(FailoverCaches caches)
             switch (GroupMembership.Of(group, pod, other => caches.Groups.Get(ns, other) is not null))
             {
                 case Membership.Member:
-                    members.Add(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name) with { NodeLost = NodeLost(pod, now) });
+                    members.Add(WithNode(ToPodState(pod, spec.RoleLabelKey, GroupMembership.ClaimOf(pod) == group.Metadata.Name)) with { NodeLost = NodeLost(pod, now) });
                     break;
                 case Membership.Former:
                     formers.Add(pod.Metadata.Name);
@@ -66,20 +74,26 @@ public sealed class GroupObserver(FailoverCaches caches)
         // it stopped matching the selector), but only the very pod: one recreated under its name proves nothing.
         var fenced = leaseState?.Fencing is { From: { } from } fencing && caches.Pods.Get(ns, from) is { } fencedPod
                      && (fencing.Uid is null || fencing.Uid == fencedPod.Metadata.Uid)
-            ? ToPodState(fencedPod, spec.RoleLabelKey, annotated: false)
+            ? WithNode(ToPodState(fencedPod, spec.RoleLabelKey, annotated: false))
             : null;
         var observation = new GroupObservation(group.Metadata.Generation ?? 0, spec, group.Status, members, formers, leaseState,
             ActiveUnhealthySince(group.Status, leaseState, members), now, claimedByOthers, fenced,
             // As written: answering it removes exactly this value (a JSON patch test).
-            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null);
+            group.GetAnnotation(Roles.SwitchoverAnnotation) is { Length: > 0 } request ? request : null, group.Metadata.Name);
         return new ObservedGroup(group, lease, observation, NextNodeLoss(members, now));
     }
 
-    private bool NodeLost(V1Pod pod, DateTimeOffset now) => caches.Nodes?.Heartbeats.IsLost(pod.Spec?.NodeName, now) == true;
+    /// <summary>What the pod's node says: whether it is being drained, and its zone. A node not in the cache says nothing.</summary>
+    private PodState WithNode(PodState pod) =>
+        pod.Node is { } name && caches.Nodes?.Get(null, name) is { } node
+            ? pod with { NodeDrain = NodeFacts.DrainOf(node), Zone = NodeFacts.ZoneOf(node) }
+            : pod;
+
+    private bool NodeLost(V1Pod pod, DateTimeOffset now) => caches.Heartbeats?.Clock.IsLost(pod.Spec?.NodeName, now) == true;
 
     /// <summary>The soonest a member's node not yet lost will be, were its heartbeat to stop now.</summary>
     private TimeSpan? NextNodeLoss(IEnumerable<PodState> members, DateTimeOffset now) =>
-        caches.Nodes is { Heartbeats: var heartbeats }
+        caches.Heartbeats is { Clock: var heartbeats }
             ? members.Where(m => !m.NodeLost).Select(m => heartbeats.LostIn(m.Node, now)).Where(t => t > TimeSpan.Zero).Min()
             : null;
 

@@ -63,6 +63,17 @@ public sealed class HighAvailabilityGroupSpec
                  "only once the old one is proven stopped (docs/fencing.md).")]
     [Default, EnumValues(FencingModes.Label, FencingModes.Agent)]
     [JsonPropertyName("fencing")] public string Fencing { get; set; } = FencingModes.Label;
+
+    [Description("The operator owns a PodDisruptionBudget (<group>-active, minAvailable 1) selecting only the active pod (spec.selector plus " +
+                 "<roleLabelKey>=active), so a node drain waits while the active is moved off the node instead of evicting it. Standbys stay evictable.")]
+    [Default]
+    [JsonPropertyName("protectActive")] public bool ProtectActive { get; set; }
+
+    [Description("With protectActive: how long a drain of the active's node may be held when no switchover can happen (no promotable Ready " +
+                 "standby on a schedulable node, or the group is paused). Then the PodDisruptionBudget is lifted with a Warning Event and the drain " +
+                 "proceeds; a failover follows the eviction. Counted from status.activeDrain.since, also across operator leaders.")]
+    [Default, Range(1, 86400)]
+    [JsonPropertyName("drainTimeoutSeconds")] public int DrainTimeoutSeconds { get; set; } = 120;
 }
 
 public static class FencingModes
@@ -88,12 +99,17 @@ public sealed class HighAvailabilityGroupStatus
     [Description("Changes of active, failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
 
-    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
+    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder; NodeDrain: planned, the active moved off a node being drained), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
     [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
 
     // Written even when null, like activePod: a recovered active must clear it.
     [Description("The current active's failure while it lasts: pod, reason, since, readyTransition (the pod's Ready condition's lastTransitionTime then). failoverDelaySeconds counts from since, also after a change of operator leader, unless the pod's Ready condition has changed since (it recovered and failed again while no operator looked).")]
     [JsonPropertyName("activeFailure"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveFailure? ActiveFailure { get; set; }
+
+    // Written even when null, like activeFailure: a drain that ended must clear it.
+    [Description("The drain of the active's node while it lasts and the active stays on it (the node is cordoned or has a NoExecute taint): " +
+                 "pod, node, reason, since (drainTimeoutSeconds counts from it), protectionLiftedAt (when the PodDisruptionBudget was lifted), message (why the active was not moved).")]
+    [JsonPropertyName("activeDrain"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveDrain? ActiveDrain { get; set; }
 
     [Description("The last switchover request (annotation failover.dev/switchover-to): requestedAt, from, to, result (Succeeded, Refused, Failed), message, durationMilliseconds, term.")]
     [JsonPropertyName("lastSwitchover")] public SwitchoverRecord? LastSwitchover { get; set; }
@@ -101,7 +117,7 @@ public sealed class HighAvailabilityGroupStatus
     [Description("The spec generation the status describes.")]
     [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
 
-    [Description("Available (a healthy active exists) and Degraded (no failover possible right now), with reasons and messages; InvalidSpec while the spec cannot be acted on.")]
+    [Description("Available (a healthy active exists) and Degraded (no failover possible right now), with reasons and messages; InvalidSpec while the spec cannot be acted on; SingleFailureDomain (True when every promotable Ready standby shares the active's node, or its zone when nodes carry topology.kubernetes.io/zone).")]
     [ListMapKeys("type")]
     [JsonPropertyName("conditions")] public IList<V1Condition>? Conditions { get; set; }
 }
@@ -147,6 +163,21 @@ public sealed record ActiveFailure
     [JsonPropertyName("reason")] public string? Reason { get; init; }
     [JsonPropertyName("since")] public DateTime? Since { get; init; }
     [JsonPropertyName("readyTransition")] public DateTime? ReadyTransition { get; init; }
+}
+
+/// <summary>
+/// The drain of the active's node, while the active stays on it: recorded in the status so that a later
+/// leader counts spec.drainTimeoutSeconds from the same <see cref="Since"/> and knows the protection was lifted.
+/// </summary>
+public sealed record ActiveDrain
+{
+    [JsonPropertyName("pod")] public string? Pod { get; init; }
+    [JsonPropertyName("node")] public string? Node { get; init; }
+    /// <summary>How the node is being drained: cordoned (spec.unschedulable) or a NoExecute taint.</summary>
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    [JsonPropertyName("since")] public DateTime? Since { get; init; }
+    [JsonPropertyName("protectionLiftedAt")] public DateTime? ProtectionLiftedAt { get; init; }
+    [JsonPropertyName("message")] public string? Message { get; init; }
 }
 
 /// <summary>

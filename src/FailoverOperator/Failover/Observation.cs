@@ -17,8 +17,13 @@ public sealed record PodState(
     string? AnnotationProblem = null,
     string? Uid = null,
     bool NodeLost = false,
-    DateTime? ReadyTransition = null)
+    DateTime? ReadyTransition = null,
+    string? NodeDrain = null,
+    string? Zone = null)
 {
+    // NodeDrain: how the pod's node is being drained (cordoned, or a NoExecute taint), null when it is not.
+    // Zone: the node's topology.kubernetes.io/zone label, when it has one.
+
     public bool IsHealthy => UnhealthyReason is null;
 
     /// <summary>Healthy and not excluded from promotion: it may become the active.</summary>
@@ -65,9 +70,13 @@ public sealed record GroupObservation(
     DateTimeOffset Now,
     IReadOnlyList<ForeignClaim>? ClaimedByOthersOrNull = null,
     PodState? FencedPod = null,
-    string? SwitchoverRequest = null)
+    string? SwitchoverRequest = null,
+    string? Name = null)
 {
     public IReadOnlyList<ForeignClaim> ClaimedByOthers => ClaimedByOthersOrNull ?? [];
+
+    /// <summary>The group's name (messages name the objects derived from it).</summary>
+    public string GroupName => Name ?? "";
 }
 
 public static class FailoverReasons
@@ -86,6 +95,8 @@ public static class FailoverReasons
     public const string LeaseExpired = "LeaseExpired";
     /// <summary>Not a failure: a requested switchover (planned).</summary>
     public const string Switchover = "Switchover";
+    /// <summary>Not a failure: the active's node is being drained (cordoned or tainted NoExecute) and it moved ahead of the eviction (planned).</summary>
+    public const string NodeDrain = "NodeDrain";
     /// <summary>Agent mode: the Lease has no holder and no readable record of whom it fences (a foreign
     /// edit, or a Lease deleted while a pod was active): only its expiry can prove the last holder stopped.</summary>
     public const string UnknownHolder = "UnknownHolder";
@@ -115,6 +126,8 @@ public static class ConditionTypes
     public const string InvalidAnnotation = "InvalidAnnotation";
     /// <summary>Pods the selector matches that another group holds; they are not members of this one.</summary>
     public const string PodsInAnotherGroup = "PodsInAnotherGroup";
+    /// <summary>Every promotable Ready standby shares the active's node (or zone, when nodes carry one).</summary>
+    public const string SingleFailureDomain = "SingleFailureDomain";
 }
 
 public static class EventTypes
@@ -134,6 +147,25 @@ public static class EventReasons
     public const string SwitchedOver = "SwitchedOver";
     public const string SwitchoverRefused = "SwitchoverRefused";
     public const string Fenced = "Fenced";
+    /// <summary>The active moved off a node being drained, ahead of the eviction (planned).</summary>
+    public const string NodeDrain = "NodeDrain";
+    /// <summary>The active's node is being drained and the active cannot be moved (why is in the message and status.activeDrain).</summary>
+    public const string NodeDrainBlocked = "NodeDrainBlocked";
+    /// <summary>No switchover within spec.drainTimeoutSeconds: the active's PodDisruptionBudget is lifted so the drain proceeds.</summary>
+    public const string ProtectionLifted = "ProtectionLifted";
+    /// <summary>The PodDisruptionBudget name the group needs is taken by one that is not the group's.</summary>
+    public const string BudgetNameTaken = "BudgetNameTaken";
+}
+
+/// <summary>What to do with the group's PodDisruptionBudget (spec.protectActive).</summary>
+public enum Protection
+{
+    /// <summary>Leave it as it is (an invalid spec: nothing is written).</summary>
+    Unchanged,
+    /// <summary>It exists and selects the group's active pod.</summary>
+    Ensure,
+    /// <summary>It does not exist: protectActive is off, or it was lifted for a drain that no switchover could serve in time.</summary>
+    Remove,
 }
 
 /// <summary>
@@ -157,6 +189,9 @@ public sealed record FailoverPlan(
 {
     /// <summary>The switchover request (the annotation's value) this plan answers: removed once the status says how.</summary>
     public string? HandledSwitchover { get; init; }
+
+    /// <summary>The group's PodDisruptionBudget protecting the active (spec.protectActive).</summary>
+    public Protection Protection { get; init; }
 
     /// <summary>A switchover was accepted and waits for the old active to be proven stopped: the request stays.</summary>
     public bool SwitchoverUnderway { get; init; }

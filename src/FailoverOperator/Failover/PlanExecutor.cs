@@ -16,7 +16,7 @@ namespace FailoverOperator.Failover;
 [RbacRule("", "pods", "patch")]
 [RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural + "/status", "patch")]
 [RbacRule(HighAvailabilityGroup.Group, HighAvailabilityGroup.Plural, "patch")]
-public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, EventRecorder events, TimeProvider time)
+public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, EventRecorder events, TimeProvider time, ActiveProtection? protection = null)
 {
     /// <returns>The failover this plan carried out, completed, if it was one.</returns>
     public async Task<FailoverRecord?> ExecuteAsync(ObservedGroup observed, FailoverPlan plan, CancellationToken cancellationToken)
@@ -28,6 +28,8 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         await RecordFailoverEventsAsync(observed, plan.Events.Where(e => e.Term is not null), cancellationToken).ConfigureAwait(false);
         await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithCompleted(plan.Status, failover), cancellationToken).ConfigureAwait(false);
         PublishEvents(observed, plan.Events.Where(e => e.Term is null));
+        // After the status: a budget that cannot be written (its name taken) must not keep a failover from being recorded.
+        if (protection is not null) await protection.ApplyAsync(observed.Group, plan.Protection, cancellationToken).ConfigureAwait(false);
         if (plan.HandledSwitchover is { } request) await RemoveSwitchoverRequestAsync(observed.Group, request, cancellationToken).ConfigureAwait(false);
         return failover;
     }

@@ -46,6 +46,7 @@ public static partial class SpecValidation
         }
         if (spec.LeaseDurationSeconds is < 1 or > 3600) problems.Add($"spec.leaseDurationSeconds: {spec.LeaseDurationSeconds} is not from 1 to 3600");
         if (spec.FailoverDelaySeconds is < 0 or > 3600) problems.Add($"spec.failoverDelaySeconds: {spec.FailoverDelaySeconds} is not from 0 to 3600");
+        if (spec.DrainTimeoutSeconds is < 1 or > 86400) problems.Add($"spec.drainTimeoutSeconds: {spec.DrainTimeoutSeconds} is not from 1 to 86400");
         return problems;
     }
 

@@ -7,6 +7,9 @@ public enum RbacScope
     Watched,
     /// <summary>The chart's Role in the release namespace; get/update are limited to the election Lease by name.</summary>
     LeaderElection,
+    /// <summary>Cluster-scoped resources (nodes): a ClusterRole of its own, always bound by a ClusterRoleBinding (a RoleBinding
+    /// in watchNamespace cannot grant what lives in no namespace).</summary>
+    Cluster,
     /// <summary>The chart's Role in kube-node-lease (the kubelets' heartbeat Leases), only when node-loss detection is on.</summary>
     NodeHeartbeats,
 }

@@ -46,6 +46,10 @@ public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output
         var problem = await Recorder.ProblemAsync();
         await Recorder.DisposeAsync();
         try { await Client.CoreV1.DeleteNamespaceAsync(Ns); } catch (HttpOperationException) { }
+        foreach (var delete in clusterCleanups)
+        {
+            try { await delete(); } catch (HttpOperationException) { }
+        }
         foreach (var file in tempFiles)
         {
             try { File.Delete(file); } catch (IOException) { }
@@ -103,6 +107,32 @@ public abstract class ClusterTest(ClusterFixture plane, ITestOutputHelper output
             Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = name, NamespaceProperty = Ns }],
         }, Ns);
         return role;
+    }
+
+    private readonly List<Func<Task>> clusterCleanups = [];
+
+    /// <summary>Lets a ServiceAccount of this namespace list and watch Nodes (cluster-scoped: a ClusterRole and its binding, removed at the end).</summary>
+    protected async Task GrantNodeWatchAsync(string serviceAccount)
+    {
+        var name = $"{Ns}-{serviceAccount}-nodes";
+        await Client.RbacAuthorizationV1.CreateClusterRoleAsync(new V1ClusterRole { Metadata = new V1ObjectMeta { Name = name }, Rules = [Rule("", "nodes", "list", "watch")] });
+        clusterCleanups.Add(() => Client.RbacAuthorizationV1.DeleteClusterRoleAsync(name));
+        await Client.RbacAuthorizationV1.CreateClusterRoleBindingAsync(new V1ClusterRoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = name },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = serviceAccount, NamespaceProperty = Ns }],
+        });
+        clusterCleanups.Add(() => Client.RbacAuthorizationV1.DeleteClusterRoleBindingAsync(name));
+    }
+
+    /// <summary>A stand-in Node for this test only (name prefixed with the namespace), deleted at the end.</summary>
+    protected async Task<string> CreateNodeAsync(string suffix, string? zone = null)
+    {
+        var name = $"{Ns}-{suffix}";
+        await KubeletStandIn.EnsureNodeAsync(Client, name, zone is null ? null : new Dictionary<string, string> { ["topology.kubernetes.io/zone"] = zone });
+        clusterCleanups.Add(() => Client.CoreV1.DeleteNodeAsync(name));
+        return name;
     }
 
     protected static V1PolicyRule Rule(string apiGroup, string resource, params string[] verbs) =>
