@@ -37,6 +37,9 @@ public class DrainDecisionTests
         Assert.Equal((LeaseActionKind.Transfer, "b"), (plan.Lease.Kind, plan.Lease.Holder));
         Assert.Equal((FailoverReasons.NodeDrain, "a", "b", 5), (plan.Failover!.Reason, plan.Failover.From, plan.Failover.To, plan.Failover.Term));
         Assert.Equal(T0.UtcDateTime, plan.Failover.DetectedAt);
+        // Recorded once per term, like any failover's Events (written before the status, named after the term).
+        Assert.Equal([(EventReasons.NodeDrain, 5), (EventReasons.Promoted, 5)],
+            plan.Events.Where(e => e.Reason is EventReasons.NodeDrain or EventReasons.Promoted).Select(e => (e.Reason, e.Term ?? -1)));
         Assert.Equal("b", plan.Status.ActivePod);
         Assert.Equal(FailoverReasons.NodeDrain, plan.Status.LastFailover!.Reason);
         Assert.Null(plan.Status.LastSwitchover);

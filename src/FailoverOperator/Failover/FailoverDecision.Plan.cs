@@ -9,8 +9,8 @@ public static partial class FailoverDecision
     private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.NodeDrain
     ? [
         new(EventTypes.Normal, EventReasons.NodeDrain,
-            $"the node of active pod {record.From} is being drained: switched over from {record.From} to {record.To} ahead of the eviction (term {record.Term})", record.From),
-        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (reason: NodeDrain, term {record.Term})", record.To),
+            $"the node of active pod {record.From} is being drained: switched over from {record.From} to {record.To} ahead of the eviction (term {record.Term})", record.From, record.Term),
+        new(EventTypes.Normal, EventReasons.Promoted, $"pod {record.To} is now active, replacing {record.From} (reason: NodeDrain, term {record.Term})", record.To, record.Term),
     ]
     : record.Reason == FailoverReasons.Switchover
     ? [

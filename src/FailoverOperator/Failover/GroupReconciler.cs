@@ -33,9 +33,13 @@ public sealed class GroupReconciler(
         if (failover is not null)
         {
             FailoverMetrics.FailedOver(observed.Namespace, observed.Name, failover);
-            // A switchover is planned: it has a request, not a failure, to count from.
-            var what = failover.Reason == FailoverReasons.Switchover ? "switched over" : "failed over";
-            var since = failover.Reason == FailoverReasons.Switchover ? "the request" : "the failure was observed";
+            // Planned moves have a request or a drain, not a failure, to count from.
+            var (what, since) = failover.Reason switch
+            {
+                FailoverReasons.Switchover => ("switched over", "the request"),
+                FailoverReasons.NodeDrain => ("moved off a draining node", "the drain was observed"),
+                _ => ("failed over", "the failure was observed"),
+            };
             logger.LogInformation("group {Namespace}/{Group}: {What} from {From} to {To} ({Reason}, term {Term}) in {Duration} ms after {Since}",
                 observed.Namespace, observed.Name, what, failover.From, failover.To, failover.Reason, failover.Term, failover.DurationMilliseconds, since);
         }
