@@ -85,6 +85,8 @@ agent_tar() { # -> path of the cached tarball
     tmp=$out.tmp.$$
     "$REPO_ROOT/hack/agent-image.sh" rootfs "$tmp" >&2 || { rm -f "$tmp"; die "building the agent image failed"; }
     mv -f "$tmp" "$out"
+    # Each change of the agent's sources adds a 31 MB tarball: keep the newest three.
+    ls -t "$IMAGE_CACHE"/agent-*.tar 2>/dev/null | tail -n +4 | while read -r old; do rm -f "$old" "${old%.tar}.lock"; done
   fi
   exec 9>&-
   echo "$out"
