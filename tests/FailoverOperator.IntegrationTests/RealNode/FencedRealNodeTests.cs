@@ -14,7 +14,7 @@ namespace FailoverOperator.IntegrationTests.RealNode;
 /// logs (<see cref="AgentPods"/>): every promotion and demotion with its term, on one clock.
 /// </summary>
 [Collection(RealNodeCollection.Name)]
-public class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper output) : ClusterTest(node, output)
+public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper output) : ClusterTest(node, output)
 {
     private AgentPods pods = null!;
 
