@@ -2,11 +2,11 @@ using System.Globalization;
 using System.Net;
 using k8s.Models;
 
-namespace FailoverOperator.IntegrationTests.RealNode;
+namespace FailoverOperator.Testing;
 
 /// <summary>
 /// Member pods that run failover-agent (the node's failover-demo/agent:local image), for the fenced
-/// tests on the real node. The agents reach the API server through a <see cref="CuttableProxy"/> of
+/// tests on the real node and the demo's fenced scene. The agents reach the API server through a <see cref="CuttableProxy"/> of
 /// the test, listening on the node's bridge address (NODE_IP): the pods' in-cluster configuration is
 /// pointed at it with KUBERNETES_SERVICE_HOST/PORT and a host alias (kubernetes.default.svc, a name in
 /// the API server's certificate, resolves to NODE_IP in the pods). They authenticate with their
@@ -28,14 +28,17 @@ public sealed class AgentPods : IDisposable
     public string Image { get; }
     public CuttableProxy Proxy { get; }
 
-    public AgentPods(RealNodeCluster node, string ns)
+    /// <param name="nodeIp">hack/node.sh's NODE_IP (node.env): the bridge address pods reach</param>
+    /// <param name="image">hack/node.sh's AGENT_IMAGE</param>
+    /// <param name="kubeconfig">the admin kubeconfig: its API server (on loopback) is the proxy's target</param>
+    /// <param name="hostDir">the host directory mounted into the pods for the logs (created)</param>
+    public AgentPods(string nodeIp, string image, string kubeconfig, string hostDir)
     {
-        NodeIp = node.NodeEnv.TryGetValue("NODE_IP", out var ip) ? ip : throw new InvalidOperationException("node.env has no NODE_IP: these tests need hack/node.sh's node");
-        Image = node.NodeEnv.TryGetValue("AGENT_IMAGE", out var image) && image != "none" ? image
-            : throw new InvalidOperationException("node.env has no AGENT_IMAGE: hack/node.sh was run with AGENT_IMAGE=none");
-        HostDir = Path.Combine(Path.GetTempPath(), $"failover-hooks-{ns}");
+        NodeIp = nodeIp;
+        Image = image;
+        HostDir = hostDir;
         Directory.CreateDirectory(HostDir);
-        var server = new Uri(k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(node.KubeconfigPath).Host);
+        var server = new Uri(k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig).Host);
         Proxy = CuttableProxy.To(new IPEndPoint(IPAddress.Loopback, server.Port), IPAddress.Parse(NodeIp));
         File.WriteAllText(Path.Combine(HostDir, "hook.sh"), HookScript);
         File.WriteAllText(Path.Combine(HostDir, "worker.sh"), WorkerScript);
