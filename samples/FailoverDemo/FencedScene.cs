@@ -19,19 +19,30 @@ public sealed class FencedScene(Cluster cluster, string ns, string appImage, str
     public const string GroupName = "fenced";
     private const string ServiceAccount = GroupName + "-agent";
 
+    private AgentPods? pods;
+    private readonly Stopwatch sinceStart = new();
+
+    /// <summary>Before the main scene: the pods start while it runs (the scene itself then takes seconds, not tens).</summary>
+    public async Task PrepareAsync()
+    {
+        sinceStart.Start();
+        var api = cluster.Api;
+        var hostDir = Path.Combine(Path.GetTempPath(), $"failover-demo-hooks-{ns}");
+        if (Directory.Exists(hostDir)) Directory.Delete(hostDir, recursive: true);
+        pods = new AgentPods(nodeIp, agentImage, cluster.KubeconfigPath ?? Kubeconfigs.Default, hostDir);
+        await RemoveAsync(api);
+        await CreateRbacAsync(api);
+        await api.AppsV1.CreateNamespacedDeploymentAsync(pods.SidecarDeployment(GroupName, appImage, ServiceAccount), ns);
+    }
+
     public async Task RunAsync()
     {
         var total = Stopwatch.StartNew();
         var api = cluster.Api;
+        var pods = this.pods ?? throw new InvalidOperationException("PrepareAsync first");
         Console.WriteLine();
         Console.WriteLine($"[fenced] spec.fencing: Agent. Group {GroupName}: 3 pods, each an app container and failover-agent as a sidecar ({agentImage})");
         DemoOutput.Detail("whose hooks run on every role change; the new active is promoted only once the old one's agent acknowledged its demotion.");
-        var hostDir = Path.Combine(Path.GetTempPath(), $"failover-demo-hooks-{ns}");
-        if (Directory.Exists(hostDir)) Directory.Delete(hostDir, recursive: true);
-        using var pods = new AgentPods(nodeIp, agentImage, cluster.KubeconfigPath ?? Kubeconfigs.Default, hostDir);
-        await RemoveAsync(api);
-        await CreateRbacAsync(api);
-        await api.AppsV1.CreateNamespacedDeploymentAsync(pods.SidecarDeployment(GroupName, appImage, ServiceAccount), ns);
         await UntilAsync(async () => (await PodsAsync(api)).Count(IsReady) == 3, TimeSpan.FromMinutes(2), "the fenced group's 3 pods to be Ready");
         await cluster.CreateGroupAsync(ns, GroupName, configure: s => { s.Fencing = FencingModes.Agent; s.LeaseDurationSeconds = 15; });
         var first = await UntilLineAsync(pods, l => l.What == "active", "the first active's promote hook");
@@ -47,13 +58,24 @@ public sealed class FencedScene(Cluster cluster, string ns, string appImage, str
         DemoOutput.Line(0, "readiness broken", $"{ProbedWorkload.ReadyFile} removed in {first.Pod}");
         DemoOutput.Line((demote.At - failedAt) * 1000, "demote hook", $"hook> {Hook(demote)}");
         DemoOutput.Line((promote.At - failedAt) * 1000, "promote hook", $"hook> {Hook(promote)}");
-        var fenced = (await api.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "reason=Fenced")).Items
-            .Where(e => e.InvolvedObject?.Name == GroupName).Select(e => e.Message).LastOrDefault();
-        if (fenced is not null) DemoOutput.Detail($"the operator's Fenced event: {fenced}");
+        // Events are written off the operator's reconcile path: wait for it a little.
+        string? fenced = null;
+        try
+        {
+            await UntilAsync(async () => (fenced = (await api.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "reason=Fenced")).Items
+                .Where(e => e.InvolvedObject?.Name == GroupName).Select(e => e.Message).LastOrDefault()) is not null, TimeSpan.FromSeconds(10), "the Fenced event");
+            DemoOutput.Detail($"the operator's Fenced event: {fenced}");
+        }
+        catch (TimeoutException)
+        {
+            DemoOutput.Detail("(the operator's Fenced event did not appear within 10 s)");
+        }
         DemoOutput.Detail($"term {first.Term} ended before term {promote.Term} began: an application stamping its writes with FAILOVER_TERM can refuse the old one's.");
 
         await RemoveAsync(api);
-        DemoOutput.Detail($"(fenced scene: {total.Elapsed.TotalSeconds:0.0} s; its objects are removed, since its agents reached the API server through this program)");
+        pods.Dispose();
+        DemoOutput.Detail($"(fenced scene: {total.Elapsed.TotalSeconds:0.0} s, its pods created {sinceStart.Elapsed.TotalSeconds:0.0} s ago with the main scene's; " +
+                          "its objects are removed, since its agents reached the API server through this program)");
     }
 
     private static string Hook(LogLine l) => $"{l.Pod}: {l.What} term={l.Term} reason={l.Reason}";

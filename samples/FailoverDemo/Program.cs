@@ -44,11 +44,11 @@ command.SetAction(async (r, _) =>
     {
         using var cluster = Cluster.Connect(r.GetValue(kubeconfig));
         var workload = DemoWorkload.For(r.GetValue(mode), cluster, r.GetValue(ns)!, r.GetValue(appImage));
-        var status = await new Demo(cluster, workload, r.GetValue(ns)!).RunAsync();
-        if (status == 0 && r.GetValue(agentImage) is { } agent && r.GetValue(nodeIp) is { } ip)
-        {
-            await new FencedScene(cluster, r.GetValue(ns)!, r.GetValue(appImage)!, agent, ip).RunAsync();
-        }
+        var fenced = r.GetValue(agentImage) is { } agent && r.GetValue(nodeIp) is { } ip
+            ? new FencedScene(cluster, r.GetValue(ns)!, r.GetValue(appImage)!, agent, ip)
+            : null;
+        var status = await new Demo(cluster, workload, r.GetValue(ns)!, fenced is null ? null : fenced.PrepareAsync).RunAsync();
+        if (status == 0 && fenced is not null) await fenced.RunAsync();
         return status;
     }
     catch (Exception e) when (e is TimeoutException or InvalidOperationException or k8s.Autorest.HttpOperationException or HttpRequestException
