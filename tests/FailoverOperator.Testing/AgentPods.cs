@@ -186,7 +186,13 @@ public sealed class AgentPods : IDisposable
     public void Dispose()
     {
         Proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        try { Directory.Delete(HostDir, recursive: true); } catch (IOException) { }
+        // Pods being deleted may still write for a few seconds (a wrapped command ticks until its grace
+        // ends), and a file created during the recursive delete fails it: try again for a while.
+        for (var attempt = 0; attempt < 20 && Directory.Exists(HostDir); attempt++)
+        {
+            try { Directory.Delete(HostDir, recursive: true); }
+            catch (IOException) { Thread.Sleep(500); }
+        }
     }
 }
 
