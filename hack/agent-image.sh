@@ -5,8 +5,9 @@
 #                                        publish src/FailoverAgent with PublishAot=true into OUT
 #                                        (default .local/agent); prints time, size, AOT warnings, ldd
 #   hack/agent-image.sh rootfs TAR       publish, then write TAR: busybox-static + the agent + the shared
-#                                        libraries it needs, ready for `docker import` (not wired into
-#                                        hack/node: a design for the node's images, see docs/fencing.md)
+#                                        libraries it needs, ready for `docker import` (hack/node/images.sh
+#                                        builds it through here, cached by a hash of the agent's sources)
+#   hack/agent-image.sh source-key       print the hash of everything the published binary is made from
 #   hack/agent-image.sh check TAR        run the agent from TAR in a chroot (--help): the libraries suffice
 #
 # Runtime needs of the binary (ldd, and what it opens at run time): libc.so.6, libm.so.6 and the
@@ -34,13 +35,33 @@ ensure_toolchain() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The agent's sources, the build settings and this script, plus the SDK version: what the binary
+# is made from. Files are hashed by content, so a clean clone and a worktree agree.
+cmd_source_key() {
+  { (cd "$ROOT" && find src/FailoverAgent -path '*/bin' -prune -o -path '*/obj' -prune -o -type f \
+        \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' \) -print | LC_ALL=C sort \
+      | while read -r f; do echo "$f"; cat "$f"; done)
+    cat "$ROOT/Directory.Build.props" "$ROOT/hack/agent-image.sh"
+    dotnet --version
+  } | sha256sum | cut -c1-16
+}
+
 cmd_publish() { # [out]
-  local out=${1:-$ROOT/.local/agent} start warnings
+  local out=${1:-$ROOT/.local/agent} start warnings src
   ensure_toolchain
   mkdir -p "$out"
   start=$SECONDS
-  dotnet publish "$PROJECT" -c Release -r linux-x64 -p:PublishAot=true -o "$out" --nologo >"$out/publish.log" 2>&1 \
-    || { cat "$out/publish.log" >&2; die "publish failed"; }
+  # Published from a copy of the sources: a Release linux-x64 restore rewrites obj/project.assets.json,
+  # which a `dotnet build`/`dotnet test` running at the same time (make test starts the node while
+  # its tests run) would read half written.
+  src=$(mktemp -d)
+  cp "$ROOT/Directory.Build.props" "$src/"
+  mkdir -p "$src/src/FailoverAgent"
+  tar -C "$PROJECT" --exclude=./bin --exclude=./obj -cf - . | tar -C "$src/src/FailoverAgent" -xf - \
+    || { rm -rf "$src"; die "copying the sources failed"; }
+  dotnet publish "$src/src/FailoverAgent" -c Release -r linux-x64 -p:PublishAot=true -o "$out" --nologo >"$out/publish.log" 2>&1 \
+    || { rm -rf "$src"; cat "$out/publish.log" >&2; die "publish failed"; }
+  rm -rf "$src"
   warnings=$(grep -cE 'warning (IL|AOT)[0-9]+' "$out/publish.log" || true)
   log "published in $((SECONDS - start)) s: $out/failover-agent ($(du -h "$out/failover-agent" | cut -f1)), $warnings AOT/trim warnings"
   ldd "$out/failover-agent" >&2
@@ -51,9 +72,11 @@ lib_path() { # soname -> path on this machine
 }
 
 cmd_rootfs() { # tar
-  local tar=${1:?usage: $0 rootfs TAR} out=$ROOT/.local/agent work r lib path
+  local tar=${1:?usage: $0 rootfs TAR} out=${AGENT_PUBLISHED:-$ROOT/.local/agent} work r lib path
   [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox must be busybox-static (apt-get install busybox-static)"
-  cmd_publish "$out"
+  # AGENT_PUBLISHED=DIR: a binary already published from these sources (say, by a CI step before).
+  if [ -z "${AGENT_PUBLISHED:-}" ]; then cmd_publish "$out"; fi
+  [ -x "$out/failover-agent" ] || die "$out/failover-agent missing"
   work=$(mktemp -d); r=$work/root
   trap "rm -rf '$work'" EXIT
   mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/usr/local/bin" "$r/lib64" "$r/lib/x86_64-linux-gnu" "$r/proc" "$r/sys" "$r/dev"
@@ -89,5 +112,6 @@ case "${1:-}" in
   publish) shift; cmd_publish "$@" ;;
   rootfs) shift; cmd_rootfs "$@" ;;
   check) shift; cmd_check "$@" ;;
+  source-key) shift; cmd_source_key ;;
   *) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2 ;;
 esac

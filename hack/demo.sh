@@ -10,6 +10,8 @@
 # DEMO_MODE picks the cluster (the demo says which one it runs):
 #   real       a real node (hack/node.sh up .local/demo/node): kube-scheduler, dockerd, a kubelet; busybox
 #              pods with exec probes; the active's liveness probe is broken inside its container. Needs root.
+#              Then a fenced scene: a group with spec.fencing Agent, failover-agent beside each app
+#              container; its promote/demote hooks are shown with their terms (the node's agent image).
 #   simulated  the control plane only (.local/demo/control-plane); a kubelet stand-in writes pod status.
 #   auto       (default) real when this machine can run the node, otherwise simulated, saying why.
 set -euo pipefail
@@ -104,6 +106,8 @@ start_cluster() {
   if [ "$MODE" = real ]; then
     KUBECONFIG_FILE=$NODE_DIR/kubeconfig
     APP_IMAGE=$(sed -n 's/^APP_IMAGE=//p' "$NODE_DIR/node.env" | tr -d "\"'")
+    AGENT_IMAGE=$(sed -n 's/^AGENT_IMAGE=//p' "$NODE_DIR/node.env" | tr -d "\"'")
+    NODE_IP=$(sed -n 's/^NODE_IP=//p' "$NODE_DIR/node.env" | tr -d "\"'")
     [ -n "$APP_IMAGE" ] || die "no APP_IMAGE in $NODE_DIR/node.env (a node from an older checkout?): run make demo-stop, then make demo"
   else
     KUBECONFIG_FILE=$PLANE_DIR/kubeconfig
@@ -145,7 +149,14 @@ cmd_up() {
   say "[5/5] running the demo"
   echo
   if [ "$MODE" = real ]; then
-    dotnet "$DEMO_DLL" --kubeconfig="$kubeconfig" --mode=real --app-image="$APP_IMAGE"
+    local fenced=()
+    # The fenced scene needs the node's agent image (a node started by an older checkout has none).
+    if [ -n "$AGENT_IMAGE" ] && [ "$AGENT_IMAGE" != none ] && [ -n "$NODE_IP" ]; then
+      fenced=(--agent-image="$AGENT_IMAGE" --node-ip="$NODE_IP")
+    else
+      say "(no agent image on the node: the fenced scene is left out; make demo-stop, then make demo, to get it)"
+    fi
+    dotnet "$DEMO_DLL" --kubeconfig="$kubeconfig" --mode=real --app-image="$APP_IMAGE" "${fenced[@]}"
   else
     dotnet "$DEMO_DLL" --kubeconfig="$kubeconfig" --mode=simulated
   fi

@@ -12,7 +12,8 @@
 #   DIR/node.env                  KUBECONFIG, DOCKER_HOST, NODE_NAME, NODE_IP, APP_IMAGE, ... (sourceable)
 #   DIR/logs/*.log                dockerd, kubelet, kube-scheduler (control plane: DIR/control-plane/logs)
 # Images (no registry; pods need imagePullPolicy Never or IfNotPresent): failover-demo/busybox:local (app),
-# failover-demo/pause:local (sandbox). hack/node/sample-workload.yaml is a ready 3-pod workload.
+# failover-demo/pause:local (sandbox), failover-demo/agent:local (failover-agent; AGENT_IMAGE=none skips
+# it; a first build of it takes minutes, then it is cached). hack/node/sample-workload.yaml is a ready 3-pod workload.
 # Environment:
 #   OWNER_PID            with `up`: run `down` by itself when this process exits (test runs)
 #   READY_TIMEOUT        seconds to wait for each component and for node Ready (default 90)
@@ -31,6 +32,9 @@ DOCKER=/usr/bin/docker          # the Debian 20.10 client; a newer one may come 
 DOCKERD=/usr/sbin/dockerd
 PAUSE_IMAGE=failover-demo/pause:local
 APP_IMAGE=failover-demo/busybox:local
+# failover-agent in a busybox image (hack/agent-image.sh rootfs, cached by its sources' hash);
+# AGENT_IMAGE=none in the environment skips it.
+AGENT_IMAGE=${AGENT_IMAGE:-failover-demo/agent:local}
 NODE_NAME=localhost
 BRIDGE=docker0
 CGROUP_ROOT=failover-operator-node   # every pod/container cgroup lives below /<this> in each hierarchy
@@ -255,7 +259,7 @@ cmd_up() {
       fi
       sleep 0.1
     done
-    PAUSE_IMAGE=$PAUSE_IMAGE APP_IMAGE=$APP_IMAGE \
+    PAUSE_IMAGE=$PAUSE_IMAGE APP_IMAGE=$APP_IMAGE AGENT_IMAGE=$AGENT_IMAGE \
       "$HERE/images.sh" load "$DOCKER_SOCK" "$BIN_CACHE/pause.c"
   ) >"$DIR/logs/images.log" 2>&1 &
   images_job=$!
@@ -271,7 +275,7 @@ cmd_up() {
   ln -sfn "control-plane/kubeconfig" "$DIR/kubeconfig"
 
   # 3. images (pause for every pod sandbox, busybox for the workloads)
-  log "waiting for dockerd and the images $PAUSE_IMAGE, $APP_IMAGE"
+  log "waiting for dockerd and the images $PAUSE_IMAGE, $APP_IMAGE, $AGENT_IMAGE"
   wait "$images_job" || fail "dockerd did not start or loading the images failed" "$DIR/logs/images.log" "$DIR/logs/dockerd.log"
   if [ -f "$DOCKER_DIR/exec/containerd/containerd.pid" ]; then
     cp "$DOCKER_DIR/exec/containerd/containerd.pid" "$DIR/pids/containerd.pid"
@@ -327,6 +331,7 @@ NODE_NAME=$NODE_NAME
 NODE_IP=$node_ip
 KUBELET_PORT=$kubelet_port
 APP_IMAGE=$APP_IMAGE
+AGENT_IMAGE=$AGENT_IMAGE
 PAUSE_IMAGE=$PAUSE_IMAGE
 EOF
 

@@ -9,12 +9,19 @@
 #                                 statically with gcc; ENTRYPOINT ["/pause"]
 #   failover-demo/busybox:local   the app image: Debian's busybox-static, its applet symlinks,
 #                                 /etc/passwd, /etc/group and a 1777 /tmp; CMD ["/bin/sh"]
+#   failover-demo/agent:local     busybox-static + /usr/local/bin/failover-agent (Native AOT) and the
+#                                 glibc/OpenSSL libraries it loads (hack/agent-image.sh rootfs);
+#                                 ENTRYPOINT ["/usr/local/bin/failover-agent"]. AGENT_IMAGE=none skips it.
 #
 # Tarballs are cached in ${FAILOVER_CACHE_DIR:-~/.cache/failover-operator}/node-images, keyed by
-# their inputs (pause.c, gcc version, busybox-static version, this file).
+# their inputs (pause.c, gcc version, busybox-static version, this file; the agent: the hash of its
+# sources, the SDK version and hack/agent-image.sh, so a changed agent is republished, an unchanged
+# one never). A first build of the agent takes 3-8 minutes (Native AOT).
 set -euo pipefail
 
 PAUSE_IMAGE=${PAUSE_IMAGE:-failover-demo/pause:local}
+AGENT_IMAGE=${AGENT_IMAGE:-failover-demo/agent:local}
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 APP_IMAGE=${APP_IMAGE:-failover-demo/busybox:local}
 CACHE_ROOT=${FAILOVER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/failover-operator}
 IMAGE_CACHE=$CACHE_ROOT/node-images
@@ -65,6 +72,26 @@ busybox_tar() { # -> path of the cached tarball
   echo "$out"
 }
 
+agent_tar() { # -> path of the cached tarball
+  local k out tmp
+  k=$(key sh -c '"$1" source-key; dpkg-query -W -f="\${Version}" busybox-static' _ "$REPO_ROOT/hack/agent-image.sh")
+  out=$IMAGE_CACHE/agent-$k.tar
+  mkdir -p "$IMAGE_CACHE"
+  # One build per key at a time (two node runs on one cache would otherwise both publish).
+  exec 9>"$IMAGE_CACHE/agent-$k.lock"
+  flock 9
+  if [ ! -s "$out" ]; then
+    echo "node images: publishing failover-agent (Native AOT; first build of these sources)" >&2
+    tmp=$out.tmp.$$
+    "$REPO_ROOT/hack/agent-image.sh" rootfs "$tmp" >&2 || { rm -f "$tmp"; die "building the agent image failed"; }
+    mv -f "$tmp" "$out"
+    # Each change of the agent's sources adds a 31 MB tarball: keep the newest three.
+    ls -t "$IMAGE_CACHE"/agent-*.tar 2>/dev/null | tail -n +4 | while read -r old; do rm -f "$old" "${old%.tar}.lock"; done
+  fi
+  exec 9>&-
+  echo "$out"
+}
+
 cmd_load() { # socket pause.c
   local sock=$1 pause_c=$2 d
   d=("$DOCKER" -H "unix://$sock")
@@ -75,6 +102,13 @@ cmd_load() { # socket pause.c
   "${d[@]}" import --change 'CMD ["/bin/sh"]' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     "$b" "$APP_IMAGE" >/dev/null || die "docker import of $b failed"
+  if [ "$AGENT_IMAGE" != none ]; then
+    local a
+    a=$(agent_tar)
+    "${d[@]}" import --change 'ENTRYPOINT ["/usr/local/bin/failover-agent"]' \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      "$a" "$AGENT_IMAGE" >/dev/null || die "docker import of $a failed"
+  fi
 }
 
 case "${1:-}" in

@@ -8,7 +8,8 @@ namespace FailoverDemo;
 /// with its timeline in milliseconds: six steps. Re-runnable: the previous demo objects are removed first.
 /// The operator must already be running (hack/demo.sh starts it).
 /// </summary>
-public sealed class Demo(Cluster cluster, DemoWorkload workload, string ns)
+/// <param name="afterReset">run once the namespace is clean (the fenced scene starts its pods there)</param>
+public sealed class Demo(Cluster cluster, DemoWorkload workload, string ns, Func<Task>? afterReset = null)
 {
     public const string DefaultNamespace = "demo";
     public const string GroupName = "demo";
@@ -20,6 +21,7 @@ public sealed class Demo(Cluster cluster, DemoWorkload workload, string ns)
         Console.WriteLine(workload.Banner);
         await cluster.RequireCrdAsync();
         DemoOutput.Step(1, $"namespace {ns}: {await DemoReset.RunAsync(cluster, ns)}");
+        if (afterReset is not null) await afterReset();
 
         await using var timeline = await FailoverTimeline.StartAsync(cluster.Watches, ns, watchEndpoints: true);
         await cluster.CreateActiveServiceAsync(ns, ServiceName, GroupName);

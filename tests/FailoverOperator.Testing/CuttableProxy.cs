@@ -13,16 +13,18 @@ namespace FailoverOperator.Testing;
 public sealed class CuttableProxy : IAsyncDisposable
 {
     private readonly IPEndPoint target;
-    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener listener;
     private readonly CancellationTokenSource stopping = new();
     private readonly List<TcpClient> open = [];
     private readonly Lock gate = new();
     private readonly Task accepting;
+    private readonly HashSet<IPAddress> cutSources = [];
     private volatile bool cut;
 
-    private CuttableProxy(IPEndPoint target)
+    private CuttableProxy(IPEndPoint target, IPAddress? listenOn = null)
     {
         this.target = target;
+        listener = new TcpListener(listenOn ?? IPAddress.Loopback, 0);
         listener.Start();
         accepting = Task.Run(AcceptAsync);
     }
@@ -40,6 +42,43 @@ public sealed class CuttableProxy : IAsyncDisposable
         var path = Path.Combine(directory, $"kubeconfig-proxy-{proxy.Port}");
         File.WriteAllText(path, KubernetesYaml.Serialize(config));
         return (proxy, path);
+    }
+
+    /// <summary>
+    /// A proxy to <paramref name="target"/> listening on <paramref name="listenOn"/>: say the node's
+    /// bridge address, which pods reach, while the API server listens on loopback only.
+    /// </summary>
+    public static CuttableProxy To(IPEndPoint target, IPAddress listenOn) => new(target, listenOn);
+
+    /// <summary>Cuts only the clients connecting from <paramref name="source"/> (one pod's address), until <see cref="Restore(IPAddress)"/>.</summary>
+    public void Cut(IPAddress source)
+    {
+        lock (gate)
+        {
+            cutSources.Add(source);
+            foreach (var client in open.Where(c => From(c, source)).ToList())
+            {
+                client.Dispose();
+                open.Remove(client);
+            }
+        }
+    }
+
+    public void Restore(IPAddress source)
+    {
+        lock (gate) cutSources.Remove(source);
+    }
+
+    private static bool From(TcpClient client, IPAddress source)
+    {
+        try { return client.Client.RemoteEndPoint is IPEndPoint remote && remote.Address.Equals(source); }
+        catch (ObjectDisposedException) { return false; }
+    }
+
+    private bool IsCut(TcpClient client)
+    {
+        if (cut) return true;
+        lock (gate) return cutSources.Count > 0 && client.Client.RemoteEndPoint is IPEndPoint remote && cutSources.Contains(remote.Address);
     }
 
     /// <summary>Closes every open connection and refuses new ones until <see cref="Restore"/>.</summary>
@@ -62,7 +101,7 @@ public sealed class CuttableProxy : IAsyncDisposable
             TcpClient client;
             try { client = await listener.AcceptTcpClientAsync(stopping.Token); }
             catch (Exception) when (stopping.IsCancellationRequested) { return; }
-            if (cut)
+            if (IsCut(client))
             {
                 // Reset rather than a clean close: a refused connection, as from a server that is down.
                 client.Client.LingerState = new LingerOption(true, 0);
@@ -83,6 +122,11 @@ public sealed class CuttableProxy : IAsyncDisposable
             {
                 open.Add(client);
                 open.Add(upstream);
+                // A cut between the accept and here would have missed this connection.
+                if (cut || (cutSources.Count > 0 && client.Client.RemoteEndPoint is IPEndPoint remote && cutSources.Contains(remote.Address)))
+                {
+                    return;
+                }
             }
             var a = client.GetStream().CopyToAsync(upstream.GetStream(), stopping.Token);
             var b = upstream.GetStream().CopyToAsync(client.GetStream(), stopping.Token);

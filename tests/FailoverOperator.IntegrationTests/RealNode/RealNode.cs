@@ -11,6 +11,9 @@ public sealed class RealNodeCluster() : ClusterFixture("node.sh", "failover-node
 {
     public string AppImage { get; private set; } = Environment.GetEnvironmentVariable("E2E_IMAGE") ?? "busybox:1.36";
 
+    /// <summary>node.env of hack/node.sh (empty on an existing cluster): NODE_IP, DOCKER, DOCKER_HOST, AGENT_IMAGE, ...</summary>
+    public IReadOnlyDictionary<string, string> NodeEnv { get; private set; } = new Dictionary<string, string>();
+
     /// <summary>The node's image of busybox (made with docker import: there is no registry).</summary>
     protected override void Started(string runDir)
     {
@@ -18,6 +21,7 @@ public sealed class RealNodeCluster() : ClusterFixture("node.sh", "failover-node
             .Select(l => l.Split('=', 2)).Where(p => p.Length == 2)
             .ToDictionary(p => p[0].Trim(), p => p[1].Trim().Trim('"', '\''));
         AppImage = env["APP_IMAGE"];
+        NodeEnv = env;
     }
 }
 
