@@ -118,6 +118,18 @@ public class FencingDecisionTests
         Assert.Equal(LeaseAction.None, old.Lease);
         Assert.Null(old.RequeueAfter);
     }
+
+    [Fact]
+    public void AFencingRecordAnAgentWroteOnAGracefulStopHasNoDetectionOfOursAndStillCompletes()
+    {
+        // What the agent writes when it releases the Lease on SIGTERM: from, term, reason, since; no detectedAt.
+        var released = new FencingRecord { From = "a", Term = 4, Reason = "Stopped", Since = T0.AddSeconds(-2).UtcDateTime };
+        var plan = FailoverDecision.Decide(Observe([Ready("b")], new LeaseState("", T0.AddSeconds(-2), 4, null, released, T0.AddSeconds(-2)),
+            fenced: NotReady("a", demotedTerm: 4)));
+
+        Assert.Equal(("b", 5), (plan.Lease.Holder, plan.Failover!.Term));
+        Assert.Equal(T0.AddSeconds(-2).UtcDateTime, plan.Failover.DetectedAt);
+    }
 }
 
 /// <summary>The review's fencing findings: durations, identities, records that are gone, terms that must not go back.</summary>
@@ -177,4 +189,5 @@ public class FencingEdgeTests
         var plan = FailoverDecision.Decide(new GroupObservation(1, new HighAvailabilityGroupSpec { Selector = Selector }, status, [Ready("b")], [], null, null, T0));
         Assert.Equal((LeaseActionKind.Create, 3), (plan.Lease.Kind, plan.Lease.Term));
     }
+
 }

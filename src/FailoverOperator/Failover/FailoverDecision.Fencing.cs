@@ -29,7 +29,9 @@ public static partial class FailoverDecision
     private static FailoverPlan ContinueFencing(GroupObservation o, FencingRecord fencing)
     {
         var from = fencing.From ?? "";
-        var failure = new ActiveFailure { Pod = fencing.From, Reason = fencing.Reason, Since = fencing.DetectedAt };
+        // An agent that released its Lease on a graceful stop writes when (since), not a detection of ours.
+        var detectedAt = fencing.DetectedAt ?? fencing.Since ?? o.Now.UtcDateTime;
+        var failure = new ActiveFailure { Pod = fencing.From, Reason = fencing.Reason, Since = detectedAt };
         var expiresAt = (o.Lease?.SeenSince ?? o.Now) + TimeSpan.FromSeconds(Math.Max(fencing.DurationSeconds ?? 0, EffectiveLeaseSeconds(o)));
         var proof = Proof(o.FencedPod, fencing.Term, expiresAt, o.Now);
         var requested = o.Members.FirstOrDefault(p => p.Name == fencing.To && p.IsCandidate);
@@ -58,7 +60,7 @@ public static partial class FailoverDecision
         var fenced = new PlannedEvent(EventTypes.Normal, EventReasons.Fenced, $"pod {from} stopped acting in term {fencing.Term}: {proof}", from);
         return Promote(o, new FailoverRecord
         {
-            From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = fencing.DetectedAt, Term = fencing.Term + 1,
+            From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = detectedAt, Term = fencing.Term + 1,
         }, before: [fenced], requested: fencing.Requested ?? fencing.To);
     }
 

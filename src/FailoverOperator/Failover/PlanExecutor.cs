@@ -108,7 +108,8 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         return planned with
         {
             CompletedAt = completed.UtcDateTime,
-            DurationMilliseconds = (long)Math.Round((completed - planned.DetectedAt!.Value).TotalMilliseconds),
+            // A record without a detection time (none of the decision's makes one) gets no duration rather than a crash.
+            DurationMilliseconds = planned.DetectedAt is { } detected ? (long)Math.Round((completed - detected).TotalMilliseconds) : null,
         };
     }
 

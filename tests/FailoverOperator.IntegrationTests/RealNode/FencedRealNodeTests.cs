@@ -398,14 +398,12 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
     }
 
     /// <summary>
-    /// Operator bug (reported, not fixed here: src/FailoverOperator belongs to another change): with
-    /// spec.failoverDelaySeconds > 0, a deleted active's agent hands the Lease back (holder empty,
-    /// failover.dev/fencing {from, term, since, reason: Stopped}: no detectedAt) before the operator
-    /// fences; the operator then writes the new holder and labels but every reconcile fails with
-    /// "Nullable object must have a value" (PlanExecutor.Complete: planned.DetectedAt!.Value), so the
-    /// status stays FailingOver with the old activePod forever.
+    /// A deleted active's agent hands the Lease back on SIGTERM (holder empty, failover.dev/fencing
+    /// {from, term, since, reason: Stopped}: no detectedAt) while the operator is still waiting out
+    /// spec.failoverDelaySeconds. The operator used to write the new holder and labels and then fail
+    /// every reconcile on the missing detectedAt, leaving the status FailingOver for good.
     /// </summary>
-    [Fact(Skip = "operator bug: a failover after the agent's own release (no detectedAt in its fencing record) never completes its status; see the summary")]
+    [Fact]
     public async Task AGracefulStopDuringTheFailoverDelayCompletesTheFailover()
     {
         var (active, term) = await StartGroupAsync("worker", pods.WrapperDeployment("worker", "worker-agent"), leaseSeconds: 4, failoverDelaySeconds: 3);
