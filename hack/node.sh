@@ -70,6 +70,20 @@ set_paths() {
 
 docker_cli() { "$DOCKER" -H "unix://$DOCKER_SOCK" "$@"; }
 
+# Thaws every frozen cgroup of this node's containers (docker pause). A `runc exec` that starts
+# while a container is paused (the kubelet's exec probes do) hangs frozen inside it and holds the
+# container, so `docker unpause` and `docker rm` then hang too; thawing lets both finish.
+thaw_containers() {
+  local f
+  while IFS= read -r f; do
+    [ "$(cat "$f" 2>/dev/null)" != THAWED ] && { log "thawing ${f%/freezer.state}"; echo THAWED > "$f" 2>/dev/null || true; }
+  done < <(find "/sys/fs/cgroup/freezer/$CGROUP_ROOT" -name freezer.state 2>/dev/null)
+  while IFS= read -r f; do
+    [ "$(cat "$f" 2>/dev/null)" = 1 ] && { log "thawing ${f%/cgroup.freeze}"; echo 0 > "$f" 2>/dev/null || true; }
+  done < <(find "/sys/fs/cgroup/$CGROUP_ROOT" "/sys/fs/cgroup/unified/$CGROUP_ROOT" -name cgroup.freeze 2>/dev/null)
+  return 0
+}
+
 # ---------------------------------------------------------------------------------------------
 # installation
 
@@ -359,14 +373,17 @@ cmd_down() {
   # kubelet and scheduler first, so nothing restarts the containers.
   stop_pid_file "$DIR/pids/kubelet.pid"
   stop_pid_file "$DIR/pids/kube-scheduler.pid"
-  # Containers via docker (it stops their shims), then dockerd (it stops its containerd).
+  # Containers via docker (it stops their shims), then dockerd (it stops its containerd). Paused
+  # containers are thawed first, and no docker call may hang the teardown: what they leave, the
+  # steps below kill.
+  thaw_containers
   if pid_alive "$DIR/pids/dockerd.pid" && [ -S "$DOCKER_SOCK" ]; then
     local ids
-    ids=$(docker_cli ps -aq 2>/dev/null || true)
+    ids=$(timeout 30 "$DOCKER" -H "unix://$DOCKER_SOCK" ps -aq 2>/dev/null || true)
     if [ -n "$ids" ]; then
       log "removing $(echo "$ids" | wc -l) containers"
       # shellcheck disable=SC2086
-      docker_cli rm -f $ids >/dev/null 2>&1 || true
+      timeout 60 "$DOCKER" -H "unix://$DOCKER_SOCK" rm -f $ids >/dev/null 2>&1 || log "warning: docker rm did not finish; stopping dockerd anyway"
     fi
   fi
   stop_pid_file "$DIR/pids/dockerd.pid" 20

@@ -136,6 +136,34 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         return result.Stdout.Trim();
     }
 
+    /// <summary>
+    /// docker unpause. A `runc exec` that began while the containers were paused (the kubelet's exec probe,
+    /// every second) hangs frozen inside them and holds them, and unpause then waits for it: in that case
+    /// the containers' freezer cgroups are thawed directly, as unpause would have, which lets both finish.
+    /// </summary>
+    private async Task UnpauseAsync(string[] containers)
+    {
+        try
+        {
+            await ProcessRunner.RunCheckedAsync(node.NodeEnv["DOCKER"], ["-H", node.NodeEnv["DOCKER_HOST"], "unpause", .. containers], TimeSpan.FromSeconds(15));
+            return;
+        }
+        catch (TimeoutException)
+        {
+            Output.WriteLine("docker unpause hung behind an exec into the paused containers; thawing their cgroups");
+        }
+        const string freezer = "/sys/fs/cgroup/freezer/failover-operator-node";
+        foreach (var state in Directory.EnumerateFiles(freezer, "freezer.state", SearchOption.AllDirectories)
+                     .Where(f => containers.Any(c => f.Contains(c, StringComparison.Ordinal))))
+        {
+            await File.WriteAllTextAsync(state, "THAWED");
+        }
+        // With the exec released, docker records the resume (an error if it saw it already: not ours to judge).
+        await ProcessRunner.RunAsync(node.NodeEnv["DOCKER"], ["-H", node.NodeEnv["DOCKER_HOST"], "unpause", .. containers], TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(async () => (await DockerAsync(["inspect", "-f", "{{.State.Paused}}", .. containers])).Split('\n').All(p => p.Trim() == "false"),
+            Wait.Default, "the containers to run again");
+    }
+
     private async Task<string> AgentRoleAsync(string pod, string container)
     {
         var result = await ProbedWorkload.RunKubectlAsync(["exec", "-n", Ns, pod, "-c", container, "--kubeconfig", Plane.KubeconfigPath, "--",
@@ -303,7 +331,7 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         finally
         {
             resumedAt = AgentPods.Uptime();
-            await DockerAsync(["unpause", .. containers]);
+            await UnpauseAsync(containers);
         }
         Assert.True(term > frozenTerm);
         // It wakes past its deadline: it demotes before doing anything else — for its deadline, or for the
