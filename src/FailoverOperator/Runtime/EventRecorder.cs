@@ -46,6 +46,10 @@ public sealed class EventRecorder(IKubernetes client, string component, string i
         {
             // Recorded before (by this process or an earlier leader): exactly what once means.
         }
+        catch (Exception ex) when (ApiErrors.IsNamespaceTerminating(ex))
+        {
+            logger.LogDebug("not recording event {Reason} on {Kind} {Name}: its namespace is being deleted", reason, target.Kind, meta.Name);
+        }
         catch (Exception ex) when (ApiErrors.StatusOf(ex) is HttpStatusCode.Forbidden or HttpStatusCode.UnprocessableEntity)
         {
             // Its namespace is being deleted, or Events are not ours to write: no retry would change that,
