@@ -8,6 +8,10 @@ namespace FailoverOperator.Failover;
 /// </summary>
 public static partial class FailoverDecision
 {
+    /// <summary>How long write 1 leaves its status to the next reconcile (<see cref="FailoverPlan.StatusDeferredFor"/>):
+    /// longer than an agent's acknowledgement takes on a busy node, short beside any lease.</summary>
+    public static readonly TimeSpan FencingStatusDeferral = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Write 1: the Lease loses its holder (the old agent can no longer renew) and records whom it fences.</summary>
     private static FailoverPlan StartFencing(GroupObservation o, string from, string reason, DateTimeOffset detectedAt, PodState candidate, string failure,
         string? to = null, string? requested = null)
@@ -20,9 +24,9 @@ public static partial class FailoverDecision
         var message = $"{failure}; its Lease is taken away and {candidate.Name} is promoted once {from} is proven stopped for term {fencing.Term}";
         return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
             available: (false, "FencingOldActive", message), failure: new ActiveFailure { Pod = from, Reason = reason, Since = detectedAt.UtcDateTime },
-            requeueAfter: LeaseDuration(o),
+            requeueAfter: FencingStatusDeferral,
             events: [new PlannedEvent(reason is FailoverReasons.Switchover or FailoverReasons.NodeDrain ? EventTypes.Normal : EventTypes.Warning,
-                EventReasons.FencingStarted, message, from)]);
+                EventReasons.FencingStarted, message, from)]) with { StatusDeferredFor = FencingStatusDeferral };
     }
 
     /// <summary>The Lease has no holder because <paramref name="fencing"/>.From is being fenced: promote once proven, else wait.</summary>

@@ -196,6 +196,14 @@ public sealed record FailoverPlan(
     /// <summary>A switchover was accepted and waits for the old active to be proven stopped: the request stays.</summary>
     public bool SwitchoverUnderway { get; init; }
 
+    /// <summary>
+    /// Set on write 1 of Agent mode: the status, budget and request steps are left to the reconcile that
+    /// follows, at the latest after this long. An acknowledging agent usually answers sooner; a status
+    /// write here would hold up the reconcile that promotes (one reconcile per group at a time), and
+    /// the status then records the completed failover instead of a wait that is already over.
+    /// </summary>
+    public TimeSpan? StatusDeferredFor { get; init; }
+
     /// <summary>Since when the current active has been unhealthy, while it is (also in <see cref="Status"/>).</summary>
     public DateTimeOffset? ActiveUnhealthySince =>
         Status.ActiveFailure?.Since is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : null;
