@@ -45,9 +45,22 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
 
         public Task SyncedAsync() => pods.WaitForSyncAsync(CancellationToken.None).WaitAsync(Wait.Default);
 
-        public TimeSpan? BecameActive(string pod) => Changes.FirstOrDefault(c => c.Pod == pod && c.Role == Roles.Active && !c.Deleted).At is var at && at > TimeSpan.Zero ? at : null;
+        private TimeSpan? BecameActive(string pod) => Changes.FirstOrDefault(c => c.Pod == pod && c.Role == Roles.Active && !c.Deleted).At is var at && at > TimeSpan.Zero ? at : null;
 
-        public (TimeSpan At, string? Role)? DeletedAs(string pod) => Changes.Where(c => c.Pod == pod && c.Deleted).Select(c => ((TimeSpan, string?)?)(c.At, c.Role)).FirstOrDefault();
+        private (TimeSpan At, string? Role)? DeletedAs(string pod) => Changes.Where(c => c.Pod == pod && c.Deleted).Select(c => ((TimeSpan, string?)?)(c.At, c.Role)).FirstOrDefault();
+
+        // The API server may answer kubectl or a read before this watch delivers the same change: waited for.
+        public async Task<TimeSpan> BecameActiveAsync(string pod)
+        {
+            await Wait.UntilAsync(() => Task.FromResult(BecameActive(pod) is not null), Wait.Default, $"{pod} labelled active in the test's watch");
+            return BecameActive(pod)!.Value;
+        }
+
+        public async Task<(TimeSpan At, string? Role)> DeletedAsAsync(string pod)
+        {
+            await Wait.UntilAsync(() => Task.FromResult(DeletedAs(pod) is not null), Wait.Default, $"{pod} deleted in the test's watch");
+            return DeletedAs(pod)!.Value;
+        }
 
         public async ValueTask DisposeAsync()
         {
@@ -109,11 +122,11 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         Assert.Equal(("db-0", "db-2", FailoverReasons.NodeDrain), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
         Assert.Null(status.ActiveDrain);
         // Both pods of the drained node were evicted; the active only after it was demoted.
-        var moved = history.BecameActive("db-2") ?? throw new InvalidOperationException("db-2 never became active in the watch");
-        var evicted = history.DeletedAs("db-0") ?? throw new InvalidOperationException("db-0 was never deleted");
+        var moved = await history.BecameActiveAsync("db-2");
+        var evicted = await history.DeletedAsAsync("db-0");
         Assert.Equal(Roles.Standby, evicted.Role);
         Assert.True(moved <= evicted.At, $"db-0 deleted at {evicted.At} before db-2 was active at {moved}");
-        Assert.NotNull(history.DeletedAs("db-1"));
+        await history.DeletedAsAsync("db-1");
         await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.NodeDrain)).Count > 0, Wait.Default, "a NodeDrain event");
         // The budget follows the active's label: it now protects db-2.
         await WaitForProtectionAsync("db-2");
@@ -154,7 +167,7 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         Assert.True(drain.ExitCode == 0, $"kubectl drain failed: {drain.Output}");
         // The eviction of the active was refused by the budget until the protection was lifted.
         Assert.Contains("Cannot evict pod as it would violate the pod's disruption budget", drain.Output);
-        var evicted = history.DeletedAs("db-0") ?? throw new InvalidOperationException("db-0 was never deleted");
+        var evicted = await history.DeletedAsAsync("db-0");
         Assert.Equal(Roles.Active, evicted.Role);
 
         // One on the group (and one on the pod); written off the reconcile path, so waited for.
@@ -200,8 +213,8 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var status = (await GetGroupAsync("db")).Status!;
         // Nothing holds the eviction: the operator's move (NodeDrain) and the eviction (then a failover: Terminating or Deleted) race.
         Assert.Contains(status.LastFailover!.Reason, new[] { FailoverReasons.NodeDrain, FailoverReasons.Terminating, FailoverReasons.Deleted });
-        var moved = history.BecameActive("db-1")!.Value;
-        var evicted = history.DeletedAs("db-0")!.Value;
+        var moved = await history.BecameActiveAsync("db-1");
+        var evicted = await history.DeletedAsAsync("db-0");
         Output.WriteLine($"without protectActive: reason {status.LastFailover.Reason}; db-0 deleted as {evicted.Role} at +{(evicted.At - drainStart).TotalMilliseconds:0} ms; " +
                          $"db-1 active at +{(moved - drainStart).TotalMilliseconds:0} ms; drain done at +{(drainDone - drainStart).TotalMilliseconds:0} ms");
     }
