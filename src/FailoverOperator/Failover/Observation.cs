@@ -53,7 +53,8 @@ public sealed record LeaseState(
     FailoverRecord? Failover = null,
     FencingRecord? Fencing = null,
     DateTimeOffset? SeenSince = null,
-    int? DurationSeconds = null);
+    int? DurationSeconds = null,
+    HolderRenewal? LastRenewal = null);
 
 /// <summary>A pod the group's selector matches that another existing group already holds.</summary>
 public sealed record ForeignClaim(string Pod, string Group);
