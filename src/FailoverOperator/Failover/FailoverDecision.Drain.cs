@@ -49,7 +49,9 @@ public static partial class FailoverDecision
     private static FailoverPlan TrackDrain(GroupObservation o, FailoverPlan plan)
     {
         var protect = o.Spec.ProtectActive ? Protection.Ensure : Protection.Remove;
-        var active = o.Members.FirstOrDefault(p => p.Name == plan.Status.ActivePod);
+        // With several actives, the first (in the Lease's order) that stays on a node being drained is the one recorded.
+        var actives = plan.Status.ActivePods ?? (plan.Status.ActivePod is { } single ? [single] : []);
+        var active = actives.Select(name => o.Members.FirstOrDefault(p => p.Name == name)).FirstOrDefault(p => p?.NodeDrain is not null);
         if (active?.NodeDrain is null)
         {
             plan.Status.ActiveDrain = null;
