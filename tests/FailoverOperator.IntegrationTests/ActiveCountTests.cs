@@ -162,7 +162,8 @@ public class ActiveCountTests(ControlPlane plane, ITestOutputHelper output) : Cl
         // Fixed, the group goes on from its state: a failure meanwhile is handled then.
         await Kubelet.SetReadyAsync("db-1", false);
         await PatchGroupSpecAsync("db", new { fencing = FencingModes.Label });
-        Assert.Equal(["db-0", "db-2"], await WaitForActivesAsync(2));
+        Assert.Equal(["db-0", "db-2"], await WaitForActivesAsync(2, set => !set.Contains("db-1")));
+        Assert.Equal(GroupPhase.Healthy, (await GetGroupAsync("db")).Status!.Phase);
     }
 
     [Fact]

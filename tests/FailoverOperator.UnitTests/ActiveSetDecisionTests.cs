@@ -231,6 +231,11 @@ public class ActiveSetDecisionTests
         var plan = Decide(Spec(2), [Pod("a", Roles.Active, node: "n1"), Pod("b", Roles.Active, node: "n2", drain: "cordoned")], Set("a", "b"));
         Assert.Equal(("b", "n2"), (plan.Status.ActiveDrain!.Pod, plan.Status.ActiveDrain.Node));
         Assert.Contains(plan.Events, e => e.Reason == EventReasons.NodeDrainBlocked);
+
+        // Another active's failure does not make this healthy one "not healthy" in the record.
+        var otherFailed = Decide(Spec(2), [Pod("a", Roles.Active, ready: false, node: "n1"), Pod("b", Roles.Active, node: "n2", drain: "cordoned")], Set("a", "b"));
+        Assert.Equal(GroupPhase.Degraded, otherFailed.Status.Phase);
+        Assert.Contains("no promotable standby is Ready on a schedulable node", otherFailed.Status.ActiveDrain!.Message);
     }
 
     [Fact]

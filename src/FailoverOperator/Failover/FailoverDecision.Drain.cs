@@ -64,7 +64,9 @@ public static partial class FailoverDecision
         var deadline = since + TimeSpan.FromSeconds(o.Spec.DrainTimeoutSeconds);
         var liftedBefore = known ? previous!.ProtectionLiftedAt : null;
         var why = o.Spec.Paused ? "the group is paused (spec.paused), so the active is not moved"
-            : plan.Status.Phase != GroupPhase.Healthy ? $"the active is not healthy (phase {plan.Status.Phase}): the failover rules decide, not the drain"
+            // With several actives the phase may speak of another one: this active's own health decides.
+            : (o.Spec.ActiveCount > 1 ? !active.IsHealthy : plan.Status.Phase != GroupPhase.Healthy)
+                ? $"the active is not healthy (phase {plan.Status.Phase}): the failover rules decide, not the drain"
             : $"no promotable standby is Ready on a schedulable node{ExcludedReady(o, active.Name)}";
         var drained = $"node {active.Node} of active pod {active.Name} is being drained ({active.NodeDrain}) and {why}";
         var events = new List<PlannedEvent>();

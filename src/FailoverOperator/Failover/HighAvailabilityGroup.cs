@@ -107,7 +107,7 @@ public sealed class HighAvailabilityGroupStatus
     [Description("Members other than the active that are Running, Ready and promotable.")]
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
 
-    [Description("Changes of active, failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
+    [Description("Changes of active (with activeCount above 1, of the set of actives), failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
 
     [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder; NodeDrain: planned, the active moved off a node being drained), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
