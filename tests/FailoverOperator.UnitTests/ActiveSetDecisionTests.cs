@@ -174,6 +174,24 @@ public class ActiveSetDecisionTests
     }
 
     [Fact]
+    public void ARaisedActiveCountOnAOneActiveGroupAddsTheBestStandbyAndKeepsTheHolder()
+    {
+        var plan = Decide(Spec(2), [Pod("a", Roles.Active, readyAt: 9), Pod("b", readyAt: 5), Pod("c", readyAt: 1)], new LeaseState("a", T0, Transitions: 4));
+        Assert.Equal((LeaseActionKind.Transfer, "a"), (plan.Lease.Kind, plan.Lease.Holder));
+        Assert.Equal(["a", "c"], plan.Lease.Actives);
+        Assert.Equal([new RoleChange("c", Roles.Active)], plan.RoleChanges);
+    }
+
+    [Fact]
+    public void WithSeveralActivesTheFailureDomainComparesTheStandbysNotTheOtherActives()
+    {
+        var plan = Decide(Spec(2), [Pod("a", Roles.Active, node: "n1"), Pod("b", Roles.Active, node: "n2"), Pod("c", node: "n1")], Set("a", "b"));
+        var domain = Condition(plan, ConditionTypes.SingleFailureDomain);
+        Assert.Equal(("True", "StandbysShareActiveDomain"), (domain.Status, domain.Reason));
+        Assert.Contains("every promotable Ready standby (c) is in node n1", domain.Message);
+    }
+
+    [Fact]
     public void ALoweredActiveCountDemotesTheLowestRankedActivesFirstAndTheFailedBeforeThem()
     {
         var pods = new[] { Pod("a", Roles.Active, readyAt: 0), Pod("b", Roles.Active, readyAt: 1, priority: 5), Pod("c", Roles.Active, readyAt: 2), Pod("d") };

@@ -107,12 +107,13 @@ public static partial class FailoverDecision
     /// <summary>
     /// SingleFailureDomain: True when every promotable Ready standby shares the active's node, or its zone
     /// when the active's node carries topology.kubernetes.io/zone. Absent while no active has a known node.
+    /// With several actives the first one's domain is the one compared, and the other actives are not standbys.
     /// </summary>
-    private static k8s.Models.V1Condition? FailureDomain(GroupObservation o, string? active)
+    private static k8s.Models.V1Condition? FailureDomain(GroupObservation o, IReadOnlyList<string> actives)
     {
-        if (o.Members.FirstOrDefault(p => p.Name == active) is not { Node: { } node } a) return null;
+        if (actives.Count == 0 || o.Members.FirstOrDefault(p => p.Name == actives[0]) is not { Node: { } node } a) return null;
         var domain = a.Zone is { } zone ? $"zone {zone}" : $"node {node}";
-        var standbys = o.Members.Where(p => p.IsCandidate && p.Name != a.Name).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var standbys = o.Members.Where(p => p.IsCandidate && !actives.Contains(p.Name)).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         if (standbys.Count == 0)
         {
             return Condition(o, ConditionTypes.SingleFailureDomain, false, "NoReadyStandby",

@@ -103,7 +103,7 @@ public static partial class FailoverDecision
         {
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
         }
-        if (FailureDomain(o, active) is { } domain) status.Conditions.Add(domain);
+        if (FailureDomain(o, set) is { } domain) status.Conditions.Add(domain);
         if (o.ClaimedByOthers.Count > 0)
         {
             status.Conditions.Add(Condition(o, ConditionTypes.PodsInAnotherGroup, true, ConditionTypes.PodsInAnotherGroup, ClaimedMessage(o)));

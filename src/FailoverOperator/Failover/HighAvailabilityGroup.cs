@@ -104,7 +104,7 @@ public sealed class HighAvailabilityGroupStatus
     [EnumValues(typeof(GroupPhase), nameof(GroupPhase.All))]
     [JsonPropertyName("phase")] public string? Phase { get; set; }
 
-    [Description("Members other than the active that are Running, Ready and promotable.")]
+    [Description("Members other than the active (or actives) that are Running, Ready and promotable.")]
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
 
     [Description("Changes of active (with activeCount above 1, of the set of actives), failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
