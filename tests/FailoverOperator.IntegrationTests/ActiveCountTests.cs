@@ -139,6 +139,31 @@ public class ActiveCountTests(ControlPlane plane, ITestOutputHelper output) : Cl
     }
 
     [Fact]
+    public async Task AKilledLeaderIsReplacedAndTheNewLeaderReplacesAnActiveThatFailedMeanwhile()
+    {
+        string[] election = ["--leader-elect=true", $"--leader-election-namespace={Ns}", "--leader-election-lease-seconds=6"];
+        Recorder.AllowActives("db", 3);
+        await CreatePodsAsync("db", 5);
+        await CreateGroupAsync("db", "db", s => s.ActiveCount = 3);
+        var a = await StartOperatorAsync("operator-a", election);
+        Assert.Equal(["db-0", "db-1", "db-2"], await WaitForActivesAsync(3));
+        var b = await StartOperatorAsync("operator-b", election);
+
+        await a.KillAsync();
+        // Two actives fail while nobody leads: the new leader replaces them one Lease write (and term) each.
+        await Kubelet.SetReadyAsync("db-0", false);
+        await Kubelet.SetReadyAsync("db-2", false);
+        await Wait.UntilAsync(b.IsLeaderAsync, TimeSpan.FromSeconds(6 + 5), "operator-b to take over from the killed leader");
+        Assert.Equal(["db-3", "db-1", "db-4"], await WaitForActivesAsync(3, set => !set.Contains("db-0") && !set.Contains("db-2")));
+        var lease = (await GetLeaseAsync("db"))!;
+        Assert.Equal(("db-3", 2), (lease.Spec.HolderIdentity, lease.Spec.LeaseTransitions));
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status is { LastFailover: { From: "db-2", To: "db-4", Term: 2 }, Phase: GroupPhase.Healthy },
+            Wait.Default, "the second failover recorded and the group Healthy", () => DescribeAsync("db", "db"));
+        await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.Promoted)).Count(e => e.InvolvedObject.Kind == HighAvailabilityGroup.KindName
+            && (e.Message.Contains("replacing db-0") || e.Message.Contains("replacing db-2"))) == 2, Wait.Default, "a Promoted event for each failover");
+    }
+
+    [Fact]
     public async Task AgentFencingWithSeveralActivesIsRefusedAndTheGroupKeepsItsActivesUntilTheSpecIsFixed()
     {
         Recorder.AllowActives("db", 2);
