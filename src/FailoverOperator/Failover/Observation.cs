@@ -187,7 +187,7 @@ public sealed record PlannedEvent(string Type, string Reason, string Message, st
 
 /// <summary>
 /// The outcome of a decision, to be carried out in order: the Lease write (the commit point), then
-/// the role changes in list order (every demotion before the promotion), then status and events.
+/// the role changes in list order (every demotion before any promotion), then status and events.
 /// </summary>
 public sealed record FailoverPlan(
     LeaseAction Lease,
@@ -215,9 +215,6 @@ public sealed record FailoverPlan(
 
     /// <summary>Role changes that are not the promotion, to be carried out first.</summary>
     public IEnumerable<RoleChange> Demotions => RoleChanges.Where(c => c.Role != Roles.Active);
-
-    /// <summary>The single change that makes a pod active, carried out only after every demotion.</summary>
-    public RoleChange? Promotion => RoleChanges.SingleOrDefault(c => c.Role == Roles.Active);
 
     /// <summary>The changes that make pods active (several with spec.activeCount above 1), carried out only after every demotion.</summary>
     public IEnumerable<RoleChange> Promotions => RoleChanges.Where(c => c.Role == Roles.Active);
