@@ -308,8 +308,8 @@ public class ActiveSetDecisionTests
 
     /// <summary>
     /// Every combination of four pods (Ready or not, labelled active or not), every recorded set of up to N of them and
-    /// N = 1..3: the plan's Lease records at most N actives, and carrying out its role changes in order never has more
-    /// pods labelled active than before or than N, at any step.
+    /// N = 1..3: the plan's Lease records at most N actives and adds only Ready pods, and carrying out its role changes
+    /// in order never has more pods labelled active than N, at any step.
     /// </summary>
     [Fact]
     public void NoPlanEverLabelsMoreThanNActivesAtAnyStep()
@@ -329,6 +329,9 @@ public class ActiveSetDecisionTests
             var plan = Decide(Spec(n), pods, set.Length == 0 ? null : Set(set));
 
             Assert.True((plan.Lease.Actives?.Count ?? (plan.Lease.Holder is null ? 0 : 1)) <= n);
+            // A pod newly made active is Ready: a failed one may keep its place, never gain one.
+            var newlyActive = (plan.Lease.Actives ?? (plan.Lease.Holder is { } holder ? [holder] : [])).Except(set);
+            Assert.All(newlyActive, name => Assert.True((ready >> Array.IndexOf(names, name) & 1) == 1, $"{name} made active while not Ready"));
             var active = new HashSet<string>(initiallyActive);
             foreach (var change in plan.RoleChanges)
             {
