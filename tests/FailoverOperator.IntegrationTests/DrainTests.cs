@@ -136,6 +136,50 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
     }
 
     [Fact]
+    public async Task WithTwoActivesTheBudgetProtectsBothAndTheActiveOnTheDrainedNodeMovesWhileTheOtherStays()
+    {
+        Recorder.AllowActives("db", 2);
+        var drained = await CreateNodeAsync("a");
+        var kept = await CreateNodeAsync("b");
+        var spare = await CreateNodeAsync("c");
+        await CreateMemberAsync("db-0", drained);
+        await CreateMemberAsync("db-1", kept);
+        await CreateMemberAsync("db-2", drained);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db", s => { s.ProtectActive = true; s.ActiveCount = 2; });
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ActivePods is ["db-0", "db-1"], Wait.Default, "db-0 and db-1 active");
+        await CreateMemberAsync("db-3", spare);
+        // minAvailable 2 over the two actives: neither may be evicted.
+        await Wait.UntilAsync(async () => await BudgetAsync() is { } b && b.Spec.MinAvailable?.Value == "2" && b.Status?.ObservedGeneration >= b.Metadata.Generation
+                && b.Status.CurrentHealthy == 2 && b.Status.DisruptionsAllowed == 0,
+            Wait.Default, "the budget db-active to protect both actives", async () => KubernetesJson.Serialize((await BudgetAsync())?.Status));
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ReadyStandbys == 2, Wait.Default, "db-2 and db-3 Ready standbys");
+
+        var clock = Stopwatch.StartNew();
+        await using var history = new PodHistory(Cluster.Watches, Ns, clock);
+        await history.SyncedAsync();
+        var drainStart = clock.Elapsed;
+        var drain = await DrainAsync(drained);
+        var drainDone = clock.Elapsed;
+        Output.WriteLine(drain.Output);
+        Assert.True(drain.ExitCode == 0, $"kubectl drain failed: {drain.Output}");
+
+        // db-2 shares the drained node, so db-3 takes db-0's place; db-1 keeps its role throughout.
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status is { ActivePods: ["db-3", "db-1"], LastFailover: not null }, Wait.Default,
+            "db-3 active in db-0's place", () => DescribeAsync("db", "db"));
+        var status = (await GetGroupAsync("db")).Status!;
+        Assert.Equal(("db-0", "db-3", FailoverReasons.NodeDrain), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
+        Assert.Equal("db-3,db-1", (await GetLeaseAsync("db"))!.Metadata.Annotations[Roles.LeaseActivesAnnotation]);
+        var moved = await history.BecameActiveAsync("db-3");
+        var evicted = await history.DeletedAsAsync("db-0");
+        Assert.Equal(Roles.Standby, evicted.Role);
+        Assert.True(moved <= evicted.At, $"db-0 deleted at {evicted.At} before db-3 was active at {moved}");
+        Assert.DoesNotContain(history.Changes, c => c.Pod == "db-1");
+        Output.WriteLine($"two actives: drain start -> active moved: {(moved - drainStart).TotalMilliseconds:0} ms; drain start -> drain done: " +
+                         $"{(drainDone - drainStart).TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
     public async Task WithoutACandidateProtectActiveHoldsTheDrainThenLiftsItAfterTheTimeoutAndTheDrainCompletes()
     {
         var drained = await CreateNodeAsync("a");

@@ -49,7 +49,7 @@ public sealed class GroupObserver(FailoverCaches caches)
         var leaseState = lease is not null
             ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime), lease.Spec?.LeaseTransitions ?? 0,
                 GroupLease.FailoverOf(lease), GroupLease.FencingOf(lease), caches.LeaseClock.SeenSince(lease, now), lease.Spec?.LeaseDurationSeconds,
-                caches.LeaseClock.LastRenewal(lease))
+                GroupLease.ActivesOf(lease), caches.LeaseClock.LastRenewal(lease))
             : null;
 
         var members = new List<PodState>();

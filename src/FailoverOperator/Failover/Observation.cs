@@ -54,7 +54,12 @@ public sealed record LeaseState(
     FencingRecord? Fencing = null,
     DateTimeOffset? SeenSince = null,
     int? DurationSeconds = null,
-    HolderRenewal? LastRenewal = null);
+    IReadOnlyList<string>? ActivesOrNull = null,
+    HolderRenewal? LastRenewal = null)
+{
+    /// <summary>Every pod the Lease records as active, the holder first: the annotation's set, else the holder alone, else none.</summary>
+    public IReadOnlyList<string> Actives => ActivesOrNull ?? (string.IsNullOrEmpty(Holder) ? [] : [Holder]);
+}
 
 /// <summary>A pod the group's selector matches that another existing group already holds.</summary>
 public sealed record ForeignClaim(string Pod, string Group);
@@ -109,6 +114,9 @@ public enum LeaseActionKind { None, Create, Transfer, Fence }
 /// a transfer that is a failover carries its record, written into the Lease in the same write.</summary>
 public sealed record LeaseAction(LeaseActionKind Kind, string? Holder, FailoverRecord? Failover = null, FencingRecord? Fencing = null)
 {
+    /// <summary>With spec.activeCount above 1: every pod that is active afterwards, <see cref="Holder"/> first; null: the holder alone.</summary>
+    public IReadOnlyList<string>? Actives { get; init; }
+
     /// <summary>For a new Lease: the term it starts in (never below one the group already recorded).</summary>
     public int? Term { get; init; }
 
@@ -156,6 +164,8 @@ public static class EventReasons
     public const string ProtectionLifted = "ProtectionLifted";
     /// <summary>The PodDisruptionBudget name the group needs is taken by one that is not the group's.</summary>
     public const string BudgetNameTaken = "BudgetNameTaken";
+    /// <summary>spec.activeCount was lowered: the lowest-ranked extra actives became standbys.</summary>
+    public const string Demoted = "Demoted";
 }
 
 /// <summary>What to do with the group's PodDisruptionBudget (spec.protectActive).</summary>
@@ -178,7 +188,7 @@ public sealed record PlannedEvent(string Type, string Reason, string Message, st
 
 /// <summary>
 /// The outcome of a decision, to be carried out in order: the Lease write (the commit point), then
-/// the role changes in list order (every demotion before the promotion), then status and events.
+/// the role changes in list order (every demotion before any promotion), then status and events.
 /// </summary>
 public sealed record FailoverPlan(
     LeaseAction Lease,
@@ -215,6 +225,6 @@ public sealed record FailoverPlan(
     /// <summary>Role changes that are not the promotion, to be carried out first.</summary>
     public IEnumerable<RoleChange> Demotions => RoleChanges.Where(c => c.Role != Roles.Active);
 
-    /// <summary>The single change that makes a pod active, carried out only after every demotion.</summary>
-    public RoleChange? Promotion => RoleChanges.SingleOrDefault(c => c.Role == Roles.Active);
+    /// <summary>The changes that make pods active (several with spec.activeCount above 1), carried out only after every demotion.</summary>
+    public IEnumerable<RoleChange> Promotions => RoleChanges.Where(c => c.Role == Roles.Active);
 }
