@@ -279,6 +279,11 @@ create_bridge() {
     cidr=$SUBNET_PREFIX.$x.0/24; break
   done
   [ -n "$cidr" ] || die "no free $SUBNET_PREFIX.x.0/24 for $bridge"
+  # A fixed address: a bridge whose address was never set takes the lowest of its ports' (the pods'
+  # veths), so deleting a pod can change it, and the other pods' cached gateway address then leads
+  # nowhere: their traffic to the host stops for good (TCP keeps the stale entry confirmed). dockerd
+  # sets one on a bridge it creates (docker0), not on one given with --bridge.
+  ip link set "$bridge" address "$(printf '02:fa:%02x:%02x:%02x:01' ${SUBNET_PREFIX//./ } "$x")"
   ip link set "$bridge" up
   echo "$ip" >"$N_STATE/ip"
   echo "$cidr" >"$N_STATE/cidr"

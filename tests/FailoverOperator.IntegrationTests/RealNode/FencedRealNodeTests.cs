@@ -32,6 +32,8 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
     public override async Task DisposeAsync()
     {
         Output.WriteLine($"--- hook and command logs (uptime) ---\n{pods.Dump()}\n--- hook attempts ---\n{string.Join('\n', pods.Attempts())}");
+        try { Output.WriteLine($"--- agent logs ---\n{await pods.AgentLogsAsync(Client, Plane.KubeconfigPath, Ns)}"); }
+        catch (Exception e) { Output.WriteLine($"--- agent logs unavailable: {e.Message}"); }
         try { await base.DisposeAsync(); }
         finally { pods.Dispose(); }
     }
