@@ -109,6 +109,13 @@ public partial class NodeLossRealNodeTests(RealNodeCluster node, ITestOutputHelp
     {
         var spec = template.Spec.Template.Spec;
         spec.NodeSelector = new Dictionary<string, string> { [HostnameLabel] = nodeName };
+        // A kubelet resumed after SIGSTOP reports the exec probe it had in flight as failed (seen: a
+        // liveness failure, the container restarted, the pod NotReady: a failover no real node loss
+        // causes). Three failures in a row are needed here, so that one result does not count.
+        foreach (var probe in spec.Containers.SelectMany(c => new[] { c.ReadinessProbe, c.LivenessProbe }).OfType<V1Probe>())
+        {
+            probe.FailureThreshold = 3;
+        }
         await Client.CoreV1.CreateNamespacedPodAsync(new V1Pod
         {
             Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string>(template.Spec.Template.Metadata.Labels) },
@@ -138,6 +145,10 @@ public partial class NodeLossRealNodeTests(RealNodeCluster node, ITestOutputHelp
     private async Task<(string Active, long Term)> StartAgentGroupAsync(string group, int leaseSeconds, int staleSeconds = StaleSeconds)
     {
         await CreateServiceAccountWithRoleAsync($"{group}-agent", AgentPods.AgentRules(group));
+        // A bare pod naming a ServiceAccount is refused until the token controller gave it its token
+        // (a Deployment's ReplicaSet would retry; these pods are created once).
+        await Wait.UntilAsync(async () => (await Client.CoreV1.ReadNamespacedServiceAccountAsync($"{group}-agent", Ns)).Secrets?.Count > 0,
+            Wait.Default, $"the ServiceAccount {group}-agent's token");
         var names = new List<string>();
         foreach (var (n, i) in node.Nodes.Select((n, i) => (n, i + 1)))
         {
