@@ -278,7 +278,7 @@ create_bridge() {
     if [ "$(ip -4 -o addr show | grep -c " $SUBNET_PREFIX\.$x\.")" -gt 1 ]; then ip addr del "$ip/24" dev "$bridge"; continue; fi
     cidr=$SUBNET_PREFIX.$x.0/24; break
   done
-  [ -n "$cidr" ] || die "no free $SUBNET_PREFIX.x.0/24 for $bridge"
+  [ -n "$cidr" ] || fail "no free $SUBNET_PREFIX.x.0/24 for $bridge"   # fail runs down, which deletes the bridge
   # A fixed address: a bridge whose address was never set takes the lowest of its ports' (the pods'
   # veths), so deleting a pod can change it, and the other pods' cached gateway address then leads
   # nowhere: their traffic to the host stops for good (TCP keeps the stale entry confirmed). dockerd
