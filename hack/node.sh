@@ -304,11 +304,16 @@ create_mount_namespace() {
   done
   mount_ns_of "$pid" >"$N_STATE/mntns"
   local p
-  for p in "${OVERLAID_PATHS[@]}"; do mkdir -p "$N_DIR/overlay$p/upper" "$N_DIR/overlay$p/work"; done
+  mkdir -p "$N_DIR/overlay"
   for p in "${PRIVATE_PATHS[@]}"; do mkdir -p "$N_DIR/private$p"; done
+  # The overlays' upper layers live on a tmpfs of the namespace's own: an upper layer cannot be on
+  # overlayfs, which DIR is on when this runs in a container (CI). What the daemons write there is
+  # small (a key, sockets, empty directories) and goes with the namespace.
   in_node_ns bash -euc '
     dir=$1; shift
+    mount -t tmpfs -o mode=0755,size=64m "tmpfs-$(basename "$dir")" "$dir/overlay"
     while [ "$1" != -- ]; do
+      mkdir -p "$dir/overlay$1/upper" "$dir/overlay$1/work"
       mount -t overlay "overlay-$(basename "$dir")" -o "lowerdir=$1,upperdir=$dir/overlay$1/upper,workdir=$dir/overlay$1/work" "$1"; shift
     done
     shift
