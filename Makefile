@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 CONTROL_PLANE_DIR := $(CURDIR)/.local/control-plane
 NODE_DIR := $(CURDIR)/.local/node
+NODES ?= 1
 PUBLISH_DIR := $(CURDIR)/.local/publish
 IMAGE ?= failover-operator:dev
 KUBECONFIG ?= $(HOME)/.kube/config
@@ -81,11 +82,11 @@ control-plane-down: ## Stop the local control plane
 	hack/control-plane.sh down $(CONTROL_PLANE_DIR)
 
 .PHONY: node-up
-node-up: ## Start a real node (control plane + kube-scheduler + dockerd + kubelet); kubeconfig in .local/node/kubeconfig
-	hack/node.sh up $(NODE_DIR)
+node-up: ## Start real nodes (control plane + kube-scheduler + a dockerd and kubelet per node; NODES=2 for two); kubeconfig in .local/node/kubeconfig
+	NODES=$(NODES) hack/node.sh up $(NODE_DIR)
 
 .PHONY: node-down
-node-down: ## Stop the real node and everything it started
+node-down: ## Stop the real nodes and everything they started
 	hack/node.sh down $(NODE_DIR)
 
 .PHONY: demo

@@ -8,7 +8,7 @@
 #   hack/demo.sh down   stop the operator and whatever cluster the demo started.
 #
 # DEMO_MODE picks the cluster (the demo says which one it runs):
-#   real       a real node (hack/node.sh up .local/demo/node): kube-scheduler, dockerd, a kubelet; busybox
+#   real       two real nodes (NODES=2 hack/node.sh up .local/demo/node): kube-scheduler, a dockerd and a kubelet each; busybox
 #              pods with exec probes; the active's liveness probe is broken inside its container. Needs root.
 #              Then a fenced scene: a group with spec.fencing Agent, failover-agent beside each app
 #              container; its promote/demote hooks are shown with their terms (the node's agent image).
@@ -47,7 +47,7 @@ stop_operator() {
 # Why this machine cannot run the real node, or nothing when it can try.
 real_node_unavailable() {
   [ "$(id -u)" = 0 ] || { echo "not running as root (dockerd and the kubelet need it)"; return; }
-  if ip link show docker0 >/dev/null 2>&1; then echo "a docker0 bridge already exists (another dockerd or node runs here)"; return; fi
+  grep -qw overlay /proc/filesystems || { echo "the kernel has no overlay filesystem (each node's mount namespace needs it)"; return; }
   return 0
 }
 
@@ -61,8 +61,8 @@ describe_binaries() { # what starting the cluster costs: cached binaries, or a f
 }
 
 start_real() {
-  say "[1/5] mode: real node. Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, dockerd and a kubelet ($(describe_binaries kubelet))"
-  "$REPO_ROOT/hack/node.sh" up "$NODE_DIR"
+  say "[1/5] mode: real nodes. Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, and two nodes of a dockerd and a kubelet each ($(describe_binaries kubelet))"
+  NODES=2 "$REPO_ROOT/hack/node.sh" up "$NODE_DIR"
 }
 
 start_simulated() {
@@ -175,7 +175,7 @@ EOF
   kubectl exec -n demo "\$active" -- rm /tmp/alive    # liveness fails: the kubelet restarts it, a standby takes over
   kubectl exec -n demo "\$active" -- rm /tmp/ready    # readiness fails: a standby takes over (touch /tmp/ready heals it)
   kubectl delete pod -n demo "\$active"               # the Deployment replaces it; the new pod joins as standby
-  the node's containers: DOCKER_HOST=unix://$NODE_DIR/docker/docker.sock /usr/bin/docker ps
+  the nodes' containers: DOCKER_HOST=unix://$NODE_DIR/nodes/node-1/docker/docker.sock /usr/bin/docker ps (node-2: nodes/node-2/...)
 EOF
   else
     cat <<EOF

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using k8s;
 using k8s.Models;
 
 namespace FailoverOperator.Testing;
@@ -182,6 +183,25 @@ public sealed class AgentPods : IDisposable
         File.Exists(Path.Combine(HostDir, "attempts.log")) ? [.. File.ReadAllLines(Path.Combine(HostDir, "attempts.log"))] : [];
 
     public string Dump() => string.Join('\n', Lines().Select(l => l.Text));
+
+    /// <summary>
+    /// The last lines of every agent container in <paramref name="ns"/> (kubectl logs), for a test's output:
+    /// what an agent saw of the API server is in there, not in the hook logs.
+    /// </summary>
+    public async Task<string> AgentLogsAsync(IKubernetes client, string kubeconfig, string ns)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var pod in (await client.CoreV1.ListNamespacedPodAsync(ns)).Items)
+        {
+            foreach (var container in pod.Spec.Containers.Where(c => c.Image == Image))
+            {
+                var logs = await ProbedWorkload.RunKubectlAsync(["logs", "-n", ns, pod.Metadata.Name, "-c", container.Name, "--tail=40", "--kubeconfig", kubeconfig],
+                    TimeSpan.FromSeconds(10));
+                text.Append(CultureInfo.InvariantCulture, $"--- {pod.Metadata.Name}/{container.Name} on {pod.Spec.NodeName} ---\n{logs.Output.TrimEnd()}\n");
+            }
+        }
+        return text.ToString();
+    }
 
     public void Dispose()
     {

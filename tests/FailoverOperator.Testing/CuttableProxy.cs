@@ -19,6 +19,7 @@ public sealed class CuttableProxy : IAsyncDisposable
     private readonly Lock gate = new();
     private readonly Task accepting;
     private readonly HashSet<IPAddress> cutSources = [];
+    private readonly HashSet<IPNetwork> cutNetworks = [];
     private volatile bool cut;
 
     private CuttableProxy(IPEndPoint target, IPAddress? listenOn = null)
@@ -56,11 +57,7 @@ public sealed class CuttableProxy : IAsyncDisposable
         lock (gate)
         {
             cutSources.Add(source);
-            foreach (var client in open.Where(c => From(c, source)).ToList())
-            {
-                client.Dispose();
-                open.Remove(client);
-            }
+            CloseCutLocked();
         }
     }
 
@@ -69,16 +66,51 @@ public sealed class CuttableProxy : IAsyncDisposable
         lock (gate) cutSources.Remove(source);
     }
 
-    private static bool From(TcpClient client, IPAddress source)
+    /// <summary>
+    /// Cuts only the clients connecting from addresses in <paramref name="sources"/> (one node's pod
+    /// network: a partition of that node), until <see cref="Restore(IPNetwork)"/>; clients elsewhere keep working.
+    /// </summary>
+    public void Cut(IPNetwork sources)
     {
-        try { return client.Client.RemoteEndPoint is IPEndPoint remote && remote.Address.Equals(source); }
+        lock (gate)
+        {
+            cutNetworks.Add(sources);
+            CloseCutLocked();
+        }
+    }
+
+    public void Restore(IPNetwork sources)
+    {
+        lock (gate) cutNetworks.Remove(sources);
+    }
+
+    /// <summary>Closes the open connections of cut clients (and their upstream halves, by ending their forwarding).</summary>
+    private void CloseCutLocked()
+    {
+        foreach (var client in open.Where(IsCutSourceLocked).ToList())
+        {
+            client.Dispose();
+            open.Remove(client);
+        }
+    }
+
+    private bool IsCutSourceLocked(TcpClient client)
+    {
+        if (cutSources.Count == 0 && cutNetworks.Count == 0) return false;
+        IPAddress address;
+        try
+        {
+            if (client.Client.RemoteEndPoint is not IPEndPoint remote) return false;
+            address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        }
         catch (ObjectDisposedException) { return false; }
+        return cutSources.Contains(address) || cutNetworks.Any(n => n.Contains(address));
     }
 
     private bool IsCut(TcpClient client)
     {
         if (cut) return true;
-        lock (gate) return cutSources.Count > 0 && client.Client.RemoteEndPoint is IPEndPoint remote && cutSources.Contains(remote.Address);
+        lock (gate) return IsCutSourceLocked(client);
     }
 
     /// <summary>Closes every open connection and refuses new ones until <see cref="Restore"/>.</summary>
@@ -123,7 +155,7 @@ public sealed class CuttableProxy : IAsyncDisposable
                 open.Add(client);
                 open.Add(upstream);
                 // A cut between the accept and here would have missed this connection.
-                if (cut || (cutSources.Count > 0 && client.Client.RemoteEndPoint is IPEndPoint remote && cutSources.Contains(remote.Address)))
+                if (cut || IsCutSourceLocked(client))
                 {
                     return;
                 }

@@ -9,11 +9,11 @@ public static class HackScript
     public static Task<ProcessRunner.Result> RunAsync(string script, IEnumerable<string> args, TimeSpan timeout, params (string Name, string Value)[] env) =>
         ProcessRunner.RunCheckedAsync("bash", [RepoPaths.Of("hack", script), .. args], timeout, env);
 
-    /// <summary><c>up DIR</c> with a watchdog on this process (the plane stops by itself if this process dies);
-    /// returns the kubeconfig's path.</summary>
-    public static async Task<string> UpAsync(string script, string runDir, TimeSpan timeout)
+    /// <summary><c>up DIR</c> with a watchdog on this process (the plane stops by itself if this process dies)
+    /// and <paramref name="env"/> (node.sh: NODES=2, say); returns the kubeconfig's path.</summary>
+    public static async Task<string> UpAsync(string script, string runDir, TimeSpan timeout, params (string Name, string Value)[] env)
     {
-        await RunAsync(script, ["up", runDir], timeout, ("OWNER_PID", Environment.ProcessId.ToString()));
+        await RunAsync(script, ["up", runDir], timeout, [("OWNER_PID", Environment.ProcessId.ToString()), .. env]);
         return Path.Combine(runDir, "kubeconfig");
     }
 

@@ -31,13 +31,16 @@ public abstract class ClusterFixture(string script, string runPrefix) : IAsyncLi
         else
         {
             RunDir = RunDirectories.ForThisRun(runPrefix);
-            KubeconfigPath = await HackScript.UpAsync(script, RunDir, TimeSpan.FromMinutes(20));
+            KubeconfigPath = await HackScript.UpAsync(script, RunDir, TimeSpan.FromMinutes(20), ScriptEnvironment);
             Started(RunDir);
         }
         StartTime = watch.Elapsed;
         Client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
         await Cluster.InstallCrdAsync(Client);
     }
+
+    /// <summary>Environment variables for the script's <c>up</c>.</summary>
+    protected virtual (string Name, string Value)[] ScriptEnvironment => [];
 
     /// <summary>Reads what the script left in its run directory besides the kubeconfig.</summary>
     protected virtual void Started(string runDir)

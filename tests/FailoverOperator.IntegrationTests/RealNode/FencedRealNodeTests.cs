@@ -32,6 +32,8 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
     public override async Task DisposeAsync()
     {
         Output.WriteLine($"--- hook and command logs (uptime) ---\n{pods.Dump()}\n--- hook attempts ---\n{string.Join('\n', pods.Attempts())}");
+        try { Output.WriteLine($"--- agent logs ---\n{await pods.AgentLogsAsync(Client, Plane.KubeconfigPath, Ns)}"); }
+        catch (Exception e) { Output.WriteLine($"--- agent logs unavailable: {e.Message}"); }
         try { await base.DisposeAsync(); }
         finally { pods.Dispose(); }
     }
@@ -130,9 +132,13 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         return status.ContainerID["docker://".Length..];
     }
 
-    private async Task<string> DockerAsync(params string[] args)
+    /// <summary>The node <paramref name="pod"/> runs on (its dockerd, its cgroups).</summary>
+    private async Task<LocalNode> NodeOfAsync(string pod) => node.Node((await Client.CoreV1.ReadNamespacedPodAsync(pod, Ns)).Spec.NodeName);
+
+    /// <summary>docker, talking to the dockerd of the node <paramref name="pod"/> runs on.</summary>
+    private async Task<string> DockerAsync(string pod, params string[] args)
     {
-        var result = await ProcessRunner.RunCheckedAsync(node.NodeEnv["DOCKER"], ["-H", node.NodeEnv["DOCKER_HOST"], .. args], TimeSpan.FromSeconds(60));
+        var result = await ProcessRunner.RunCheckedAsync(node.NodeEnv["DOCKER"], ["-H", (await NodeOfAsync(pod)).DockerHost, .. args], TimeSpan.FromSeconds(60));
         return result.Stdout.Trim();
     }
 
@@ -141,11 +147,11 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
     /// every second) hangs frozen inside them and holds them, and unpause then waits for it: in that case
     /// the containers' freezer cgroups are thawed directly, as unpause would have, which lets both finish.
     /// </summary>
-    private async Task UnpauseAsync(string[] containers)
+    private async Task UnpauseAsync(LocalNode on, string[] containers)
     {
         try
         {
-            await ProcessRunner.RunCheckedAsync(node.NodeEnv["DOCKER"], ["-H", node.NodeEnv["DOCKER_HOST"], "unpause", .. containers], TimeSpan.FromSeconds(15));
+            await ProcessRunner.RunCheckedAsync(node.NodeEnv["DOCKER"], ["-H", on.DockerHost, "unpause", .. containers], TimeSpan.FromSeconds(15));
             return;
         }
         catch (TimeoutException)
@@ -154,7 +160,7 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         }
         // The processes run again once their cgroups are thawed; docker's own record of the pause catches
         // up when its pending unpause gets through (what the rest of the test reads is the pods, not docker).
-        const string freezer = "/sys/fs/cgroup/freezer/failover-operator-node";
+        var freezer = "/sys/fs/cgroup/freezer" + on.CgroupRoot;
         var states = Directory.EnumerateFiles(freezer, "freezer.state", SearchOption.AllDirectories)
             .Where(f => containers.Any(c => f.Contains(c, StringComparison.Ordinal))).ToList();
         Assert.NotEmpty(states);
@@ -250,7 +256,7 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         await PatchGroupSpecAsync("worker", new { failoverDelaySeconds = 3 });
         var killed = active;
         File.WriteAllText(pods.HoldFile(killed), "");
-        var pid = await DockerAsync("inspect", "--format", "{{.State.Pid}}", await ContainerIdAsync(killed, "worker"));
+        var pid = await DockerAsync(killed, "inspect", "--format", "{{.State.Pid}}", await ContainerIdAsync(killed, "worker"));
         var killedAt = AgentPods.Uptime();
         await ProcessRunner.RunCheckedAsync("kill", ["-KILL", pid], TimeSpan.FromSeconds(10));
         active = await WaitForActiveAsync("worker", "worker", a => a != killed, TimeSpan.FromSeconds(60));
@@ -319,7 +325,8 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         var frozen = active;
         var frozenTerm = term;
         string[] containers = [await ContainerIdAsync(frozen, "agent")];
-        await DockerAsync(["pause", .. containers]);
+        var frozenNode = await NodeOfAsync(frozen);
+        await DockerAsync(frozen, ["pause", .. containers]);
         var frozenAt = AgentPods.Uptime();
         double resumedAt;
         try
@@ -332,7 +339,7 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
         finally
         {
             resumedAt = AgentPods.Uptime();
-            await UnpauseAsync(containers);
+            await UnpauseAsync(frozenNode, containers);
         }
         Assert.True(term > frozenTerm);
         // It wakes past its deadline: it demotes before doing anything else — for its deadline, or for the
