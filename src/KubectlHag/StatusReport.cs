@@ -15,11 +15,12 @@ public static class StatusReport
         var text = new StringBuilder();
         Field(text, "Group", $"{group.Metadata.NamespaceProperty}/{group.Metadata.Name}");
         Field(text, "Phase", status?.Phase ?? "(not observed yet)");
-        Field(text, "Active", status?.ActivePod ?? "none");
+        Field(text, "Active", Actives(group));
         Field(text, "Paused", group.Spec.Paused ? "true" : "false");
         Field(text, "Fencing", group.Spec.Fencing);
         Field(text, "Lease", lease is null ? "none yet"
-            : $"holder {Or(lease.Spec?.HolderIdentity, "none")}, term {lease.Spec?.LeaseTransitions ?? 0} (leaseTransitions)");
+            : $"holder {Or(lease.Spec?.HolderIdentity, "none")}, term {lease.Spec?.LeaseTransitions ?? 0} (leaseTransitions)" +
+              (lease.Metadata?.Annotations is { } annotations && annotations.TryGetValue(Roles.LeaseActivesAnnotation, out var set) ? $", actives {set}" : ""));
         Field(text, "Ready standbys", (status?.ReadyStandbys ?? 0).ToString(CultureInfo.InvariantCulture));
         Field(text, "Failovers", (status?.FailoverCount ?? 0).ToString(CultureInfo.InvariantCulture));
         Field(text, "Last failover", Describe(status?.LastFailover));
@@ -36,6 +37,15 @@ public static class StatusReport
             : TextTable.Render(["NAME", "ROLE", "READY", "PHASE", "NODE", "PRIORITY", "PROMOTABLE"],
                 members.Select(p => MemberRow(p, group.Spec.RoleLabelKey)), "  "));
         return text.ToString();
+    }
+
+    /// <summary>The active pod; with spec.activeCount above 1 every active, the first holding the Lease, and how many of how many.</summary>
+    private static string Actives(HighAvailabilityGroup group)
+    {
+        var status = group.Status;
+        if (group.Spec.ActiveCount <= 1 && status?.ActivePods is not { Count: > 1 }) return status?.ActivePod ?? "none";
+        var actives = status?.ActivePods ?? (status?.ActivePod is { } single ? [single] : []);
+        return $"{(actives.Count == 0 ? "none" : string.Join(", ", actives))} ({actives.Count} of activeCount {group.Spec.ActiveCount})";
     }
 
     /// <summary>One switchover answer, as status and switchover print it.</summary>

@@ -38,6 +38,27 @@ public class FencingMachineTests : FencingMachineTestBase
     }
 
     [Fact]
+    public void Fenced_in_a_term_it_never_acted_in_it_acknowledges_at_once_and_a_late_confirmation_does_not_promote()
+    {
+        machine.OnLeaseObserved(Lease(Me, 3), S(0));   // named; its confirmation is under way
+
+        var fenced = Lease(null, 3, "2", fencingReason: "NotReady") with { FencedPod = Me, FencedTerm = 3 };
+        Assert.Equal(new Acknowledge(3), Assert.Single(machine.OnLeaseObserved(fenced, S(0.5))));
+
+        Assert.Empty(machine.OnRenewalSucceeded(Lease(Me, 3, "3"), startedAt: S(0), now: S(0.6)));
+        Assert.Equal(AgentRole.Standby, machine.Role);
+        Assert.Empty(machine.OnLeaseObserved(fenced with { ResourceVersion = "4" }, S(1)));   // said once
+    }
+
+    [Fact]
+    public void A_fencing_record_of_another_pod_or_of_a_term_it_already_gave_up_asks_nothing()
+    {
+        Assert.Empty(machine.OnLeaseObserved(Lease(null, 3, "2") with { FencedPod = "pod-b", FencedTerm = 3 }, S(0)));
+        machine.RememberAcknowledged(4);
+        Assert.Empty(machine.OnLeaseObserved(Lease(null, 4, "3") with { FencedPod = Me, FencedTerm = 4 }, S(1)));
+    }
+
+    [Fact]
     public void A_confirmation_that_answers_after_its_own_deadline_does_not_promote()
     {
         machine.OnLeaseObserved(Lease(Me, 3), S(0));

@@ -18,12 +18,14 @@ public static partial class Oracle
     public static readonly TimeSpan ForeignCorrectionBound = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Replays the pod records in watch order and reports every state with two pods of one group labelled
-    /// active. A pod whose active label came from a declared foreign write (its resourceVersion) is excused
-    /// while the operator has <see cref="ForeignCorrectionBound"/> to undo it (counted from the end of a leader
-    /// kill or API outage, <paramref name="disruptions"/>); nothing else is.
+    /// Replays the pod records in watch order and reports every state with more pods of one group labelled
+    /// active than the group's spec.activeCount (<paramref name="activeCounts"/> by group, 1 when absent). A pod
+    /// whose active label came from a declared foreign write (its resourceVersion) is excused while the operator
+    /// has <see cref="ForeignCorrectionBound"/> to undo it (counted from the end of a leader kill or API outage,
+    /// <paramref name="disruptions"/>); nothing else is.
     /// </summary>
-    public static List<Finding> SplitBrain(IEnumerable<PodRecord> pods, IEnumerable<ForeignWrite> foreign, Disruptions? disruptions = null)
+    public static List<Finding> SplitBrain(IEnumerable<PodRecord> pods, IEnumerable<ForeignWrite> foreign, Disruptions? disruptions = null,
+        IReadOnlyDictionary<string, int>? activeCounts = null)
     {
         var around = disruptions ?? Disruptions.None;
         var declared = foreign.Where(f => f.Declared).Select(f => f.ResourceVersion).ToHashSet();
@@ -39,9 +41,10 @@ public static partial class Oracle
             if (r.Role != Roles.Active || r.Group is null) continue;
             var actives = state.Where(kv => kv.Value.Group == r.Group && kv.Value.Role == Roles.Active).ToList();
             var excused = actives.Count(kv => kv.Value.ForeignSince is { } since && r.At <= around.Deadline(since, ForeignCorrectionBound));
-            if (actives.Count - excused > 1)
+            var allowed = activeCounts?.GetValueOrDefault(r.Group, 1) ?? 1;
+            if (actives.Count - excused > allowed)
             {
-                findings.Add(new Finding(SplitBrainInvariant, $"{r.At:HH:mm:ss.fff} resourceVersion {r.ResourceVersion}: group {r.Group} has active pods " +
+                findings.Add(new Finding(SplitBrainInvariant, $"{r.At:HH:mm:ss.fff} resourceVersion {r.ResourceVersion}: group {r.Group} (at most {allowed} active) has active pods " +
                     string.Join(", ", actives.Select(kv => kv.Key + (kv.Value.ForeignSince is null ? "" : " (foreign)")))));
             }
         }

@@ -46,6 +46,17 @@ public partial class ChaosTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheOracleAllowsAGroupItsActiveCountAndReportsOneMore()
+    {
+        var t = DateTime.UtcNow;
+        PodRecord[] history = [Pod(t, "g-0", Roles.Active, "10"), Pod(t, "g-1", Roles.Active, "11"), Pod(t.AddSeconds(1), "g-2", Roles.Active, "12")];
+
+        Assert.Empty(Oracle.SplitBrain(history, [], activeCounts: new Dictionary<string, int> { ["g"] = 3 }));
+        var over = Assert.Single(Oracle.SplitBrain(history, [], activeCounts: new Dictionary<string, int> { ["g"] = 2 }));
+        Assert.Contains("(at most 2 active) has active pods g-0, g-1, g-2", over.Detail);
+    }
+
+    [Fact]
     public void TheOracleStopsExcusingAForeignActiveOnceTheOperatorHadTimeToUndoIt()
     {
         var t = DateTime.UtcNow;

@@ -73,6 +73,7 @@ public class ControlPlaneTests(ControlPlane plane, ITestOutputHelper output) : C
     [InlineData("""{"selector":{}}""", "spec.selector")]
     [InlineData("""{"selector":{"matchLabels":{"app":"db"}},"failoverDelaySeconds":-1}""", "spec.failoverDelaySeconds")]
     [InlineData("""{"selector":{"matchLabels":{"app":"db"}},"leaseDurationSeconds":0}""", "spec.leaseDurationSeconds")]
+    [InlineData("""{"selector":{"matchLabels":{"app":"db"}},"activeCount":0}""", "spec.activeCount")]
     [InlineData("""{"selector":{"matchExpressions":[{"key":"app","operator":"Near"}]}}""", "spec.selector.matchExpressions.operator: Unsupported value")]
     [InlineData("""{"selector":{"matchLabels":{"app":"db"}},"roleLabelKey":"not a label"}""", "spec.roleLabelKey")]
     public async Task InvalidSpecsAreRejectedWithTheFieldNamed(string spec, string field)

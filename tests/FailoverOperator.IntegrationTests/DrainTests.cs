@@ -45,9 +45,22 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
 
         public Task SyncedAsync() => pods.WaitForSyncAsync(CancellationToken.None).WaitAsync(Wait.Default);
 
-        public TimeSpan? BecameActive(string pod) => Changes.FirstOrDefault(c => c.Pod == pod && c.Role == Roles.Active && !c.Deleted).At is var at && at > TimeSpan.Zero ? at : null;
+        private TimeSpan? BecameActive(string pod) => Changes.FirstOrDefault(c => c.Pod == pod && c.Role == Roles.Active && !c.Deleted).At is var at && at > TimeSpan.Zero ? at : null;
 
-        public (TimeSpan At, string? Role)? DeletedAs(string pod) => Changes.Where(c => c.Pod == pod && c.Deleted).Select(c => ((TimeSpan, string?)?)(c.At, c.Role)).FirstOrDefault();
+        private (TimeSpan At, string? Role)? DeletedAs(string pod) => Changes.Where(c => c.Pod == pod && c.Deleted).Select(c => ((TimeSpan, string?)?)(c.At, c.Role)).FirstOrDefault();
+
+        // The API server may answer kubectl or a read before this watch delivers the same change: waited for.
+        public async Task<TimeSpan> BecameActiveAsync(string pod)
+        {
+            await Wait.UntilAsync(() => Task.FromResult(BecameActive(pod) is not null), Wait.Default, $"{pod} labelled active in the test's watch");
+            return BecameActive(pod)!.Value;
+        }
+
+        public async Task<(TimeSpan At, string? Role)> DeletedAsAsync(string pod)
+        {
+            await Wait.UntilAsync(() => Task.FromResult(DeletedAs(pod) is not null), Wait.Default, $"{pod} deleted in the test's watch");
+            return DeletedAs(pod)!.Value;
+        }
 
         public async ValueTask DisposeAsync()
         {
@@ -109,17 +122,61 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         Assert.Equal(("db-0", "db-2", FailoverReasons.NodeDrain), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
         Assert.Null(status.ActiveDrain);
         // Both pods of the drained node were evicted; the active only after it was demoted.
-        var moved = history.BecameActive("db-2") ?? throw new InvalidOperationException("db-2 never became active in the watch");
-        var evicted = history.DeletedAs("db-0") ?? throw new InvalidOperationException("db-0 was never deleted");
+        var moved = await history.BecameActiveAsync("db-2");
+        var evicted = await history.DeletedAsAsync("db-0");
         Assert.Equal(Roles.Standby, evicted.Role);
         Assert.True(moved <= evicted.At, $"db-0 deleted at {evicted.At} before db-2 was active at {moved}");
-        Assert.NotNull(history.DeletedAs("db-1"));
+        await history.DeletedAsAsync("db-1");
         await Wait.UntilAsync(async () => (await EventsAsync(EventReasons.NodeDrain)).Count > 0, Wait.Default, "a NodeDrain event");
         // The budget follows the active's label: it now protects db-2.
         await WaitForProtectionAsync("db-2");
         Output.WriteLine($"drain start -> active moved: {(moved - drainStart).TotalMilliseconds:0} ms; drain start -> drain done: " +
                          $"{(drainDone - drainStart).TotalMilliseconds:0} ms; old active evicted at +{(evicted.At - drainStart).TotalMilliseconds:0} ms; " +
                          $"operator's record: detected -> completed {status.LastFailover.DurationMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task WithTwoActivesTheBudgetProtectsBothAndTheActiveOnTheDrainedNodeMovesWhileTheOtherStays()
+    {
+        Recorder.AllowActives("db", 2);
+        var drained = await CreateNodeAsync("a");
+        var kept = await CreateNodeAsync("b");
+        var spare = await CreateNodeAsync("c");
+        await CreateMemberAsync("db-0", drained);
+        await CreateMemberAsync("db-1", kept);
+        await CreateMemberAsync("db-2", drained);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db", s => { s.ProtectActive = true; s.ActiveCount = 2; });
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ActivePods is ["db-0", "db-1"], Wait.Default, "db-0 and db-1 active");
+        await CreateMemberAsync("db-3", spare);
+        // minAvailable 2 over the two actives: neither may be evicted.
+        await Wait.UntilAsync(async () => await BudgetAsync() is { } b && b.Spec.MinAvailable?.Value == "2" && b.Status?.ObservedGeneration >= b.Metadata.Generation
+                && b.Status.CurrentHealthy == 2 && b.Status.DisruptionsAllowed == 0,
+            Wait.Default, "the budget db-active to protect both actives", async () => KubernetesJson.Serialize((await BudgetAsync())?.Status));
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ReadyStandbys == 2, Wait.Default, "db-2 and db-3 Ready standbys");
+
+        var clock = Stopwatch.StartNew();
+        await using var history = new PodHistory(Cluster.Watches, Ns, clock);
+        await history.SyncedAsync();
+        var drainStart = clock.Elapsed;
+        var drain = await DrainAsync(drained);
+        var drainDone = clock.Elapsed;
+        Output.WriteLine(drain.Output);
+        Assert.True(drain.ExitCode == 0, $"kubectl drain failed: {drain.Output}");
+
+        // db-2 shares the drained node, so db-3 takes db-0's place; db-1 keeps its role throughout.
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status is { ActivePods: ["db-3", "db-1"], LastFailover: not null }, Wait.Default,
+            "db-3 active in db-0's place", () => DescribeAsync("db", "db"));
+        var status = (await GetGroupAsync("db")).Status!;
+        Assert.Equal(("db-0", "db-3", FailoverReasons.NodeDrain), (status.LastFailover!.From, status.LastFailover.To, status.LastFailover.Reason));
+        Assert.Equal("db-3,db-1", (await GetLeaseAsync("db"))!.Metadata.Annotations[Roles.LeaseActivesAnnotation]);
+        var moved = await history.BecameActiveAsync("db-3");
+        var evicted = await history.DeletedAsAsync("db-0");
+        Assert.Equal(Roles.Standby, evicted.Role);
+        Assert.True(moved <= evicted.At, $"db-0 deleted at {evicted.At} before db-3 was active at {moved}");
+        Assert.DoesNotContain(history.Changes, c => c.Pod == "db-1");
+        Output.WriteLine($"two actives: drain start -> active moved: {(moved - drainStart).TotalMilliseconds:0} ms; drain start -> drain done: " +
+                         $"{(drainDone - drainStart).TotalMilliseconds:0} ms");
     }
 
     [Fact]
@@ -154,7 +211,7 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         Assert.True(drain.ExitCode == 0, $"kubectl drain failed: {drain.Output}");
         // The eviction of the active was refused by the budget until the protection was lifted.
         Assert.Contains("Cannot evict pod as it would violate the pod's disruption budget", drain.Output);
-        var evicted = history.DeletedAs("db-0") ?? throw new InvalidOperationException("db-0 was never deleted");
+        var evicted = await history.DeletedAsAsync("db-0");
         Assert.Equal(Roles.Active, evicted.Role);
 
         // One on the group (and one on the pod); written off the reconcile path, so waited for.
@@ -200,8 +257,8 @@ public class DrainTests(ControlPlane plane, ITestOutputHelper output) : ClusterT
         var status = (await GetGroupAsync("db")).Status!;
         // Nothing holds the eviction: the operator's move (NodeDrain) and the eviction (then a failover: Terminating or Deleted) race.
         Assert.Contains(status.LastFailover!.Reason, new[] { FailoverReasons.NodeDrain, FailoverReasons.Terminating, FailoverReasons.Deleted });
-        var moved = history.BecameActive("db-1")!.Value;
-        var evicted = history.DeletedAs("db-0")!.Value;
+        var moved = await history.BecameActiveAsync("db-1");
+        var evicted = await history.DeletedAsAsync("db-0");
         Output.WriteLine($"without protectActive: reason {status.LastFailover.Reason}; db-0 deleted as {evicted.Role} at +{(evicted.At - drainStart).TotalMilliseconds:0} ms; " +
                          $"db-1 active at +{(moved - drainStart).TotalMilliseconds:0} ms; drain done at +{(drainDone - drainStart).TotalMilliseconds:0} ms");
     }

@@ -66,6 +66,25 @@ public partial class KubectlPluginTests(ControlPlane plane, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task StatusShowsEveryActiveOfAGroupWithSeveralActives()
+    {
+        Recorder.AllowActives("db", 2);
+        await CreatePodsAsync("db", 3);
+        await StartOperatorAsync();
+        await CreateGroupAsync("db", "db", s => s.ActiveCount = 2);
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status is { Phase: GroupPhase.Healthy, ActivePods.Count: 2 }, Wait.Default, "two actives, Healthy");
+
+        var run = await HagAsync(throughKubectl: false, "status", "db");
+
+        AssertExit(0, run);
+        Assert.Matches(@"(?m)^Active:\s+db-0, db-1 \(2 of activeCount 2\)$", run.Stdout);
+        Assert.Matches(@"(?m)^Lease:\s+holder db-0, term 0 \(leaseTransitions\), actives db-0,db-1$", run.Stdout);
+        Assert.Matches($@"(?m)^\s+db-0\s+active\s+True\s", run.Stdout);
+        Assert.Matches($@"(?m)^\s+db-1\s+active\s+True\s", run.Stdout);
+        Assert.Matches($@"(?m)^\s+db-2\s+standby\s+True\s", run.Stdout);
+    }
+
+    [Fact]
     public async Task ASwitchoverMovesTheActiveAndExitsZero()
     {
         var first = await StartGroupAsync();

@@ -9,8 +9,10 @@ namespace FailoverOperator.Testing;
 
 /// <summary>
 /// Watches every pod of a namespace with the operator's own <see cref="Informer{T,TList}"/> and records
-/// each state in which two pods of one group (pods sharing the group label) carried the active role at
-/// once. Watch events arrive in the API server's commit order, so the states seen are states that existed.
+/// each state in which more pods of one group (pods sharing the group label) carried the active role at
+/// once than the group may have: one, or the N a test allows for a group with spec.activeCount N
+/// (<see cref="AllowActives"/>). Watch events arrive in the API server's commit order, so the states seen
+/// are states that existed.
 /// </summary>
 public sealed class SplitBrainRecorder : IAsyncDisposable
 {
@@ -19,6 +21,7 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
     private readonly Informer<V1Pod, V1PodList> pods;
     private readonly LastWarning lastWarning = new();
     private readonly ConcurrentQueue<string> violations = new();
+    private readonly ConcurrentDictionary<string, int> allowed = new();
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
 
@@ -33,6 +36,13 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
         pods.Changed += OnChanged;
         loop = Task.Run(() => pods.RunAsync(stop.Token));
     }
+
+    /// <summary>
+    /// How many pods labelled group=<paramref name="group"/> may carry the active role at once (default 1). Raise it before
+    /// the group's spec.activeCount is raised; lower it only once the group has converged on the lower count (the operator
+    /// demotes the extra actives after the spec changed, so the lower bound holds from then on).
+    /// </summary>
+    public void AllowActives(string group, int count) => allowed[group] = count;
 
     /// <param name="watchClient">a client without a request timeout (a timeout would cut the watch)</param>
     public static async Task<SplitBrainRecorder> StartAsync(IKubernetes watchClient, string ns)
@@ -85,9 +95,10 @@ public sealed class SplitBrainRecorder : IAsyncDisposable
         var group = current?.GetLabel(Cluster.GroupLabel);
         if (role != Roles.Active || group is null) return;
         var actives = pods.List().Where(p => p.GetLabel(Cluster.GroupLabel) == group && p.GetLabel(Cluster.RoleLabel) == Roles.Active).ToList();
-        if (actives.Count > 1)
+        var limit = allowed.GetValueOrDefault(group, 1);
+        if (actives.Count > limit)
         {
-            violations.Enqueue($"resourceVersion {current!.Metadata.ResourceVersion}: group {group} has active pods " +
+            violations.Enqueue($"resourceVersion {current!.Metadata.ResourceVersion}: group {group} (at most {limit} active) has active pods " +
                                string.Join(", ", actives.Select(p => p.Metadata.Name)));
         }
     }

@@ -36,7 +36,8 @@ public class FencingDecisionTests
         Assert.Equal([new RoleChange("a", Roles.Standby)], plan.RoleChanges);
         Assert.Null(plan.Status.ActivePod);
         Assert.Equal(GroupPhase.FencingOldActive, plan.Status.Phase);
-        Assert.Equal(TimeSpan.FromSeconds(15), plan.RequeueAfter);
+        // Its status is left to the next reconcile, due shortly: an acknowledgement that comes first is not held up by it.
+        Assert.Equal((FailoverDecision.FencingStatusDeferral, FailoverDecision.FencingStatusDeferral), (plan.StatusDeferredFor, plan.RequeueAfter));
         Assert.Equal(EventReasons.FencingStarted, Assert.Single(plan.Events).Reason);
         Assert.Null(plan.Failover);
     }
@@ -51,6 +52,19 @@ public class FencingDecisionTests
         Assert.Equal(GroupPhase.FencingOldActive, plan.Status.Phase);
         Assert.Equal(TimeSpan.FromSeconds(10), plan.RequeueAfter);
         Assert.Contains("waiting for proof that a stopped acting in term 4", plan.Status.Conditions!.Single(c => c.Type == ConditionTypes.Available).Message);
+    }
+
+    [Fact]
+    public void AWaitThatJustBeganLeavesItsStatusUntilItHasLastedTheDeferral()
+    {
+        var fenced = NotReady("a", Roles.Standby);
+        var early = FailoverDecision.Decide(Observe([fenced, Ready("b")], Fencing(seenSecondsAgo: 0.1), fenced));
+        Assert.Equal((LeaseAction.None, GroupPhase.FencingOldActive), (early.Lease, early.Status.Phase));
+        var rest = FailoverDecision.FencingStatusDeferral - TimeSpan.FromSeconds(0.1);
+        Assert.Equal((rest, rest), (early.StatusDeferredFor, early.RequeueAfter));
+
+        var later = FailoverDecision.Decide(Observe([fenced, Ready("b")], Fencing(seenSecondsAgo: 0.3), fenced));
+        Assert.Null(later.StatusDeferredFor);
     }
 
     [Theory]
@@ -85,6 +99,32 @@ public class FencingDecisionTests
         // A force-deleted pod may still run on a cut-off node.
         Assert.Equal(LeaseAction.None, FailoverDecision.Decide(Observe([Ready("b")], Fencing(seenSecondsAgo: 14.9))).Lease);
         Assert.Equal("b", FailoverDecision.Decide(Observe([Ready("b")], Fencing(seenSecondsAgo: 15))).Lease.Holder);
+    }
+
+    [Fact]
+    public void TheExpiryCountsFromTheFencedHoldersLastRenewalThisOperatorSaw()
+    {
+        // Write 1 seen 5 s ago; a's last renewal in term 4 seen 15 s ago: no later renewal can have
+        // succeeded (write 1 would have been refused), so a's own deadline has passed.
+        var fenced = NotReady("a", Roles.Standby);
+        var lease = Fencing(seenSecondsAgo: 5) with { LastRenewal = new HolderRenewal("a", 4, T0.AddSeconds(-15)) };
+        var plan = FailoverDecision.Decide(Observe([fenced, Ready("b")], lease, fenced));
+        Assert.Equal("b", plan.Lease.Holder);
+        Assert.Contains("its lease expired at 2026-01-01T12:00:00", plan.Events.Single(e => e.Reason == EventReasons.Fenced).Message);
+
+        var waiting = FailoverDecision.Decide(Observe([fenced, Ready("b")], lease with { LastRenewal = new HolderRenewal("a", 4, T0.AddSeconds(-10)) }, fenced));
+        Assert.Equal((LeaseAction.None, TimeSpan.FromSeconds(5)), (waiting.Lease, waiting.RequeueAfter));
+    }
+
+    [Theory]
+    [InlineData("b", 4)]   // another holder's renewal
+    [InlineData("a", 3)]   // a's renewal in an earlier term
+    public void ARenewalOfAnotherHolderOrTermDoesNotShortenTheWait(string holder, int term)
+    {
+        var fenced = NotReady("a", Roles.Standby);
+        var lease = Fencing(seenSecondsAgo: 5) with { LastRenewal = new HolderRenewal(holder, term, T0.AddSeconds(-60)) };
+        var plan = FailoverDecision.Decide(Observe([fenced, Ready("b")], lease, fenced));
+        Assert.Equal((LeaseAction.None, TimeSpan.FromSeconds(10)), (plan.Lease, plan.RequeueAfter));
     }
 
     [Fact]

@@ -12,6 +12,7 @@ public enum AgentRole { Standby, Active }
 /// - Demote (then acknowledge) past the deadline, or on a reading in our term or later naming
 ///   another holder or none. Readings of an older term than the newest seen are stale: ignored.
 /// - Never act again in a term we demoted from.
+/// - Fenced in a term we were named in but never acted in: acknowledge it at once (nothing to stop).
 /// - On stop: demote if active, acknowledge, release the Lease if it names us.
 /// - Every demotion carries StopBy = the deadline: the application must have stopped by then
 ///   (the wrapped command is killed then at the latest, whatever its grace). A demotion for lack of
@@ -65,6 +66,14 @@ public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
         {
             var reason = observed.Names(self) ? RoleReasons.TermChanged : observed.LossReason;
             actions.AddRange(StopActing(reason));
+        }
+        if (Role == AgentRole.Standby && string.IsNullOrEmpty(observed.Holder) && observed.FencedPod == self
+            && observed.FencedTerm is { } fenced && fenced > highestTermActedIn)
+        {
+            // Fenced in a term we were named in but never acted in (our confirmation had not come back): that is
+            // true to say at once, so the operator need not wait out the lease; and we never act in that term now.
+            highestTermActedIn = fenced;
+            actions.Add(new Acknowledge(fenced));
         }
         actions.AddRange(Role == AgentRole.Active ? Renew(now) : ConfirmIfCandidate(now));
         return actions;

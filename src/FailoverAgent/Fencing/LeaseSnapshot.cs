@@ -17,6 +17,10 @@ public sealed record LeaseSnapshot(
     /// <summary>The Lease as read, kept opaque here: a renewal or release writes it back changed.</summary>
     public object? Source { get; init; }
 
+    /// <summary>The fencing record's pod and term: whom the operator took this Lease from, in which term.</summary>
+    public string? FencedPod { get; init; }
+    public long? FencedTerm { get; init; }
+
     /// <summary>Used when the Lease states no leaseDurationSeconds (the operator always writes one).</summary>
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(15);
 

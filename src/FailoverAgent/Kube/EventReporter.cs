@@ -7,13 +7,29 @@ namespace FailoverAgent.Kube;
 /// <summary>
 /// Kubernetes Events on the agent's pod (hook runs, role changes), sent in the background: a slow or
 /// unreachable API server never holds up a demotion or its acknowledgement. Bounded; the oldest
-/// unsent Event is dropped first (the log has every fact anyway).
+/// unsent Event is dropped first (the log has every fact anyway). While a demotion is on its way to
+/// its acknowledgement, sending waits (<see cref="Hold"/>): the new active is promoted only after
+/// that acknowledgement, so no request of ours competes with it.
 /// </summary>
 public sealed class EventReporter(GroupApi api, AgentIdentity identity)
 {
     private readonly Channel<Corev1Event> pending = Channel.CreateBounded<Corev1Event>(
         new BoundedChannelOptions(100) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private string? podUid;
+    private volatile TaskCompletionSource? held;
+
+    /// <summary>Queued Events wait until the returned handle is disposed (one holder at a time: the role worker).</summary>
+    public IDisposable Hold()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        held = gate;
+        return new Release(() => { if (held == gate) held = null; gate.TrySetResult(); });
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        public void Dispose() => release();
+    }
 
     public void Report(string reason, string message, bool warning)
     {
@@ -38,6 +54,7 @@ public sealed class EventReporter(GroupApi api, AgentIdentity identity)
     {
         await foreach (var ev in pending.Reader.ReadAllAsync(stop))
         {
+            if (held is { } gate) await gate.Task.WaitAsync(stop);
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -53,6 +70,10 @@ public sealed class EventReporter(GroupApi api, AgentIdentity identity)
         }
     }
 
-    /// <summary>No more Events: <see cref="RunAsync"/> returns once the queued ones are sent.</summary>
-    public void Complete() => pending.Writer.TryComplete();
+    /// <summary>No more Events: <see cref="RunAsync"/> returns once the queued ones are sent (a hold ends here too).</summary>
+    public void Complete()
+    {
+        held?.TrySetResult();
+        pending.Writer.TryComplete();
+    }
 }

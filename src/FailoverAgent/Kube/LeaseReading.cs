@@ -25,7 +25,7 @@ public static class LeaseReading
             ResourceVersion: lease.Metadata?.ResourceVersion ?? "",
             FailoverReason: failover?.Reason,
             FailoverTerm: failover?.Term,
-            FencingReason: fencing?.Reason) { Source = lease };
+            FencingReason: fencing?.Reason) { Source = lease, FencedPod = fencing?.From, FencedTerm = fencing?.Term };
     }
 
     // An annotation someone wrote by hand may not parse: it then tells nothing, it does not stop the agent.

@@ -20,6 +20,8 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
     private CancellationTokenSource? latestPromotion;
     // Terms whose demotion could not be confirmed (a demote hook failed): acknowledging them would be a false proof.
     private readonly HashSet<long> unconfirmed = [];
+    // From a demotion's start to its acknowledgement, the Events wait: the acknowledgement is on the failover's path, they are not.
+    private IDisposable? eventsHeld;
 
     /// <summary>Called from the fencing loop only (one thread).</summary>
     public void Enqueue(FencingAction action)
@@ -51,6 +53,7 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
                 catch (OperationCanceledException) when (promotion.IsCancellationRequested) { AgentLog.Warn($"promotion to term {promote.Term} cut short by a demotion"); }
                 break;
             case Demote demote:
+                eventsHeld ??= events.Hold();
                 var down = new RoleChange(identity, RoleChange.Standby, demote.Reason, demote.Term, demote.StopBy);
                 AgentLog.Info($"DEMOTING from term {demote.Term} ({demote.Reason})");
                 if (!await handler.DemoteAsync(down, CancellationToken.None))
@@ -65,10 +68,15 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
                 events.Report("Demoted", $"standby, gave up term {demote.Term} ({demote.Reason})", warning: !down.Planned);
                 break;
             case Acknowledge ack when unconfirmed.Contains(ack.Term):
+                ReleaseEvents();
                 break;
             case Acknowledge ack:
-                await RetryAsync($"acknowledging term {ack.Term}", ct => api.AcknowledgeAsync(ack.Term, ct), int.MaxValue, giveUp);
-                AgentLog.Info($"ACKNOWLEDGED term {ack.Term}: pod annotated {LeaseReading.DemotedTermAnnotationKey}={ack.Term}");
+                try
+                {
+                    await RetryAsync($"acknowledging term {ack.Term}", ct => api.AcknowledgeAsync(ack.Term, ct), int.MaxValue, giveUp);
+                    AgentLog.Info($"ACKNOWLEDGED term {ack.Term}: pod annotated {LeaseReading.DemotedTermAnnotationKey}={ack.Term}");
+                }
+                finally { ReleaseEvents(); }
                 break;
             case ReleaseLease release:
                 await ReleaseAsync(release.Basis, giveUp);
@@ -77,6 +85,12 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
                 drained.Done.TrySetResult();
                 break;
         }
+    }
+
+    private void ReleaseEvents()
+    {
+        eventsHeld?.Dispose();
+        eventsHeld = null;
     }
 
     /// <summary>Hands the Lease back; on 409 reads it again and retries while it still names us.</summary>

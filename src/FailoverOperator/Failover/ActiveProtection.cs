@@ -7,9 +7,9 @@ using k8s.Models;
 namespace FailoverOperator.Failover;
 
 /// <summary>
-/// spec.protectActive: the group's PodDisruptionBudget, "&lt;group&gt;-active", minAvailable 1 over the
-/// group's selector plus &lt;roleLabelKey&gt;=active. It selects the active pod only (the operator labels
-/// one pod active at a time, and demotes before it promotes), so an eviction of the active is refused
+/// spec.protectActive: the group's PodDisruptionBudget, "&lt;group&gt;-active", minAvailable spec.activeCount
+/// (1 by default) over the group's selector plus &lt;roleLabelKey&gt;=active. It selects the active pods only (the
+/// operator labels at most activeCount pods active at a time, and demotes before it promotes), so an eviction of the active is refused
 /// while an eviction of any standby is not; when the active moves, the budget follows its label without
 /// a write. A budget the disruption controller has not yet counted refuses evictions too (fail closed).
 /// </summary>
@@ -42,7 +42,8 @@ public sealed class ActiveProtection(PodDisruptionBudgetApi api, Informer<V1PodD
             },
             Spec = new V1PodDisruptionBudgetSpec
             {
-                MinAvailable = 1,
+                // Every active counts: with spec.activeCount N, N of them must stay, so none of a full set is evictable until it is moved.
+                MinAvailable = Math.Max(1, spec.ActiveCount),
                 Selector = new V1LabelSelector { MatchLabels = matchLabels, MatchExpressions = spec.Selector?.MatchExpressions },
             },
         };

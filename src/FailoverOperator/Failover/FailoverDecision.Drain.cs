@@ -49,7 +49,9 @@ public static partial class FailoverDecision
     private static FailoverPlan TrackDrain(GroupObservation o, FailoverPlan plan)
     {
         var protect = o.Spec.ProtectActive ? Protection.Ensure : Protection.Remove;
-        var active = o.Members.FirstOrDefault(p => p.Name == plan.Status.ActivePod);
+        // With several actives, the first (in the Lease's order) that stays on a node being drained is the one recorded.
+        var actives = plan.Status.ActivePods ?? (plan.Status.ActivePod is { } single ? [single] : []);
+        var active = actives.Select(name => o.Members.FirstOrDefault(p => p.Name == name)).FirstOrDefault(p => p?.NodeDrain is not null);
         if (active?.NodeDrain is null)
         {
             plan.Status.ActiveDrain = null;
@@ -62,7 +64,9 @@ public static partial class FailoverDecision
         var deadline = since + TimeSpan.FromSeconds(o.Spec.DrainTimeoutSeconds);
         var liftedBefore = known ? previous!.ProtectionLiftedAt : null;
         var why = o.Spec.Paused ? "the group is paused (spec.paused), so the active is not moved"
-            : plan.Status.Phase != GroupPhase.Healthy ? $"the active is not healthy (phase {plan.Status.Phase}): the failover rules decide, not the drain"
+            // With several actives the phase may speak of another one: this active's own health decides.
+            : (o.Spec.ActiveCount > 1 ? !active.IsHealthy : plan.Status.Phase != GroupPhase.Healthy)
+                ? $"the active is not healthy (phase {plan.Status.Phase}): the failover rules decide, not the drain"
             : $"no promotable standby is Ready on a schedulable node{ExcludedReady(o, active.Name)}";
         var drained = $"node {active.Node} of active pod {active.Name} is being drained ({active.NodeDrain}) and {why}";
         var events = new List<PlannedEvent>();
@@ -103,12 +107,13 @@ public static partial class FailoverDecision
     /// <summary>
     /// SingleFailureDomain: True when every promotable Ready standby shares the active's node, or its zone
     /// when the active's node carries topology.kubernetes.io/zone. Absent while no active has a known node.
+    /// With several actives the first one's domain is the one compared, and the other actives are not standbys.
     /// </summary>
-    private static k8s.Models.V1Condition? FailureDomain(GroupObservation o, string? active)
+    private static k8s.Models.V1Condition? FailureDomain(GroupObservation o, IReadOnlyList<string> actives)
     {
-        if (o.Members.FirstOrDefault(p => p.Name == active) is not { Node: { } node } a) return null;
+        if (actives.Count == 0 || o.Members.FirstOrDefault(p => p.Name == actives[0]) is not { Node: { } node } a) return null;
         var domain = a.Zone is { } zone ? $"zone {zone}" : $"node {node}";
-        var standbys = o.Members.Where(p => p.IsCandidate && p.Name != a.Name).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var standbys = o.Members.Where(p => p.IsCandidate && !actives.Contains(p.Name)).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         if (standbys.Count == 0)
         {
             return Condition(o, ConditionTypes.SingleFailureDomain, false, "NoReadyStandby",

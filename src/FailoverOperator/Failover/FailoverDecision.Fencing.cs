@@ -8,6 +8,10 @@ namespace FailoverOperator.Failover;
 /// </summary>
 public static partial class FailoverDecision
 {
+    /// <summary>How long write 1 leaves its status to the next reconcile (<see cref="FailoverPlan.StatusDeferredFor"/>):
+    /// longer than an agent's acknowledgement takes on a busy node, short beside any lease.</summary>
+    public static readonly TimeSpan FencingStatusDeferral = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Write 1: the Lease loses its holder (the old agent can no longer renew) and records whom it fences.</summary>
     private static FailoverPlan StartFencing(GroupObservation o, string from, string reason, DateTimeOffset detectedAt, PodState candidate, string failure,
         string? to = null, string? requested = null)
@@ -20,9 +24,9 @@ public static partial class FailoverDecision
         var message = $"{failure}; its Lease is taken away and {candidate.Name} is promoted once {from} is proven stopped for term {fencing.Term}";
         return Plan(o, active: null, GroupPhase.FencingOldActive, new LeaseAction(LeaseActionKind.Fence, null, Fencing: fencing),
             available: (false, "FencingOldActive", message), failure: new ActiveFailure { Pod = from, Reason = reason, Since = detectedAt.UtcDateTime },
-            requeueAfter: LeaseDuration(o),
+            requeueAfter: FencingStatusDeferral,
             events: [new PlannedEvent(reason is FailoverReasons.Switchover or FailoverReasons.NodeDrain ? EventTypes.Normal : EventTypes.Warning,
-                EventReasons.FencingStarted, message, from)]);
+                EventReasons.FencingStarted, message, from)]) with { StatusDeferredFor = FencingStatusDeferral };
     }
 
     /// <summary>The Lease has no holder because <paramref name="fencing"/>.From is being fenced: promote once proven, else wait.</summary>
@@ -32,7 +36,7 @@ public static partial class FailoverDecision
         // An agent that released its Lease on a graceful stop writes when (since), not a detection of ours.
         var detectedAt = fencing.DetectedAt ?? fencing.Since ?? o.Now.UtcDateTime;
         var failure = new ActiveFailure { Pod = fencing.From, Reason = fencing.Reason, Since = detectedAt };
-        var expiresAt = (o.Lease?.SeenSince ?? o.Now) + TimeSpan.FromSeconds(Math.Max(fencing.DurationSeconds ?? 0, EffectiveLeaseSeconds(o)));
+        var expiresAt = FencedLeaseExpiry(o, fencing);
         var proof = Proof(o.FencedPod, fencing.Term, expiresAt, o.Now);
         var requested = o.Members.FirstOrDefault(p => p.Name == fencing.To && p.IsCandidate);
         var candidate = requested ?? BestCandidate(o.Members, exclude: from, avoidNode: o.FencedPod?.Node) ?? BestCandidate(o.Members, exclude: null);
@@ -43,8 +47,14 @@ public static partial class FailoverDecision
             var message = $"waiting for proof that {from} stopped acting in term {fencing.Term}: its agent's acknowledgement " +
                           $"({Roles.DemotedTermAnnotation}), its containers terminated, or its lease expiring at {expiresAt.UtcDateTime:O}" +
                           (candidate is null ? "" : $"; then {candidate.Name} is promoted");
-            return Plan(o, active: null, GroupPhase.FencingOldActive, LeaseAction.None,
+            var waiting = Plan(o, active: null, GroupPhase.FencingOldActive, LeaseAction.None,
                 available: (false, "FencingOldActive", message), failure: failure, requeueAfter: expiresAt - o.Now) with { SwitchoverUnderway = switchover };
+            // Write 1's own echo (and the old active's relabelling) bring the group back at once: the status
+            // still waits until the wait has lasted FencingStatusDeferral, so an acknowledgement is not held up by it.
+            var waited = o.Now - (o.Lease?.SeenSince ?? o.Now);
+            return waited < FencingStatusDeferral
+                ? waiting with { StatusDeferredFor = FencingStatusDeferral - waited, RequeueAfter = FencingStatusDeferral - waited }
+                : waiting;
         }
         if (candidate is null)
         {
@@ -62,6 +72,22 @@ public static partial class FailoverDecision
         {
             From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = detectedAt, Term = fencing.Term + 1,
         }, before: [fenced], requested: fencing.Requested ?? fencing.To);
+    }
+
+    /// <summary>
+    /// Proof (c): when the fenced holder's lease has run out on this operator's clock, counted from the
+    /// fenced holder's last renewal in the fenced term as this process first saw it — no later renewal
+    /// can have succeeded, or write 1 (made against the version that showed it) would have been refused —
+    /// else from when this process first saw write 1 (a process that started later: it only waits longer).
+    /// </summary>
+    private static DateTimeOffset FencedLeaseExpiry(GroupObservation o, FencingRecord fencing)
+    {
+        var basis = o.Lease?.SeenSince ?? o.Now;
+        if (o.Lease?.LastRenewal is { } renewal && renewal.Holder == fencing.From && renewal.Term == fencing.Term && renewal.SeenAt < basis)
+        {
+            basis = renewal.SeenAt;
+        }
+        return basis + TimeSpan.FromSeconds(Math.Max(fencing.DurationSeconds ?? 0, EffectiveLeaseSeconds(o)));
     }
 
     /// <summary>

@@ -36,7 +36,8 @@ public static partial class FailoverDecision
         var known = o.Status?.Conditions?.Any(c => c.Type == ConditionTypes.InvalidSpec && c.Status == "True" && c.Message == message) == true;
         var plan = Plan(o, active: o.Status?.ActivePod, GroupPhase.Invalid, LeaseAction.None,
             available: (false, ConditionTypes.InvalidSpec, message), failure: null,
-            events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)]);
+            events: known ? [] : [new PlannedEvent(EventTypes.Warning, EventReasons.InvalidSpec, message)],
+            actives: o.Status?.ActivePods is { Count: > 0 } recorded ? [.. recorded] : null);
         // A drain recorded before keeps its start: fixing the spec must not restart drainTimeoutSeconds.
         plan.Status.ActiveDrain = o.Status?.ActiveDrain;
         return plan with { RoleChanges = [] };
@@ -67,12 +68,17 @@ public static partial class FailoverDecision
         ActiveFailure? failure,
         TimeSpan? requeueAfter = null,
         FailoverRecord? failover = null,
-        IReadOnlyList<PlannedEvent>? events = null)
+        IReadOnlyList<PlannedEvent>? events = null,
+        IReadOnlyList<string>? actives = null,
+        (bool Status, string Reason, string Message)? degradedOverride = null)
     {
-        var readyStandbys = o.Members.Count(p => p.IsCandidate && p.Name != active);
+        // With spec.activeCount 1 the set is the active alone; with more it is passed in, the first being the active.
+        IReadOnlyList<string> set = actives ?? (active is null ? [] : [active]);
+        var readyStandbys = o.Members.Count(p => p.IsCandidate && !set.Contains(p.Name));
         var status = new HighAvailabilityGroupStatus
         {
             ActivePod = active,
+            ActivePods = set.Count == 0 ? null : [.. set],
             Phase = phase,
             ReadyStandbys = readyStandbys,
             // Derived from the Lease, which counts every change of holder, so it can never drift.
@@ -83,11 +89,11 @@ public static partial class FailoverDecision
             ActiveFailure = failure,
             ObservedGeneration = o.Generation,
         };
-        var degraded = !available.Status
+        var degraded = degradedOverride ?? (!available.Status
             ? (true, available.Reason, available.Message)
             : readyStandbys == 0
                 ? (true, "NoReadyStandby", $"no promotable standby is Ready: if {active} fails there is nothing to fail over to{ExcludedReady(o, active)}")
-                : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over");
+                : (false, "StandbysReady", $"{readyStandbys} standby pod(s) Ready to take over"));
         status.Conditions =
         [
             Condition(o, ConditionTypes.Available, available.Status, available.Reason, available.Message),
@@ -97,7 +103,7 @@ public static partial class FailoverDecision
         {
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidSpec, true, ConditionTypes.InvalidSpec, available.Message));
         }
-        if (FailureDomain(o, active) is { } domain) status.Conditions.Add(domain);
+        if (FailureDomain(o, set) is { } domain) status.Conditions.Add(domain);
         if (o.ClaimedByOthers.Count > 0)
         {
             status.Conditions.Add(Condition(o, ConditionTypes.PodsInAnotherGroup, true, ConditionTypes.PodsInAnotherGroup, ClaimedMessage(o)));
@@ -107,26 +113,27 @@ public static partial class FailoverDecision
             status.Conditions.Add(Condition(o, ConditionTypes.InvalidAnnotation, true, ConditionTypes.InvalidAnnotation,
                 string.Join("; ", problems.Order(StringComparer.Ordinal))));
         }
-        return new FailoverPlan(lease, RoleChanges(o, active), status, events ?? [], requeueAfter, failover);
+        return new FailoverPlan(lease, RoleChanges(o, set), status, events ?? [], requeueAfter, failover);
     }
 
-    /// <summary>Role labels converge on the chosen active; demotions are ordered before the single promotion.</summary>
-    private static IReadOnlyList<RoleChange> RoleChanges(GroupObservation o, string? active)
+    /// <summary>Role labels converge on the chosen actives; every demotion is ordered before the promotions, so at no instant
+    /// do more pods carry the active role than before or than the set has.</summary>
+    private static IReadOnlyList<RoleChange> RoleChanges(GroupObservation o, IReadOnlyList<string> actives)
     {
         var changes = new List<RoleChange>();
         foreach (var former in o.FormerMembers.Order(StringComparer.Ordinal))
         {
             changes.Add(new RoleChange(former, null));
         }
-        RoleChange? promotion = null;
+        var promotions = new List<RoleChange>();
         foreach (var pod in o.Members.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
-            var desired = pod.Name == active ? Roles.Active : Roles.Standby;
+            var desired = actives.Contains(pod.Name) ? Roles.Active : Roles.Standby;
             if (pod.Role == desired && pod.Annotated) continue;
-            if (desired == Roles.Active) promotion = new RoleChange(pod.Name, desired);
+            if (desired == Roles.Active) promotions.Add(new RoleChange(pod.Name, desired));
             else changes.Add(new RoleChange(pod.Name, desired));
         }
-        if (promotion is not null) changes.Add(promotion);
+        changes.AddRange(promotions);
         return changes;
     }
 

@@ -13,7 +13,7 @@ public static partial class FailoverDecision
     public static FailoverPlan Decide(GroupObservation o) =>
         SpecValidation.Problems(o.Spec) is { Count: > 0 } problems
             ? Refuse(o, problems)
-            : AnswerUnhandledRequest(o, RecordEarlierFailover(o, TrackDrain(o, DecideRoles(o))));
+            : AnswerUnhandledRequest(o, RecordEarlierFailover(o, TrackDrain(o, DecidesActiveSet(o) ? DecideActiveSet(o) : DecideRoles(o))));
 
     private static FailoverPlan DecideRoles(GroupObservation o)
     {

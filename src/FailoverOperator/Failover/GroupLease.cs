@@ -10,12 +10,13 @@ namespace FailoverOperator.Failover;
 public static class GroupLease
 {
     /// <summary>A new Lease, named and labelled like the group and owned by it (garbage-collected with it).</summary>
-    public static V1Lease New(HighAvailabilityGroup group, string? holder, DateTime now, int term = 0) => new()
+    public static V1Lease New(HighAvailabilityGroup group, string? holder, DateTime now, int term = 0, IReadOnlyList<string>? actives = null) => new()
     {
         Metadata = new V1ObjectMeta
         {
             Name = group.Metadata.Name,
             NamespaceProperty = group.Metadata.NamespaceProperty,
+            Annotations = ActivesValue(actives) is { } set ? new Dictionary<string, string> { [Roles.LeaseActivesAnnotation] = set } : null,
             // The operator watches its Leases by this label's key; the value names the group for people,
             // when it fits a label value (63 characters; a group's name may have up to 253).
             Labels = new Dictionary<string, string> { [Roles.LeaseGroupLabel] = GroupLabelValue(group.Metadata.Name) },
@@ -44,14 +45,18 @@ public static class GroupLease
     /// <summary>
     /// The next version of an existing Lease, carrying its metadata (and so its resourceVersion: the
     /// write fails with 409 if anyone moved the Lease since). A failover starts the term its record
-    /// names; any other change of holder starts the next term too (an empty holder may hide one).
+    /// names; any other change of holder, or of the set of actives, starts the next term too (an empty holder may hide one).
+    /// <paramref name="actives"/> (the holder first) is recorded when it has more than one pod; otherwise the holder is the set.
     /// </summary>
-    public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now, FailoverRecord? failover = null)
+    public static V1Lease Next(V1Lease current, HighAvailabilityGroup group, string? holder, DateTime now, FailoverRecord? failover = null,
+        IReadOnlyList<string>? actives = null)
     {
         var spec = current.Spec ?? new V1LeaseSpec();
-        var transfer = spec.HolderIdentity != holder;
+        var set = ActivesValue(actives);
+        var recordedSet = current.Metadata.Annotations is { } annotations && annotations.TryGetValue(Roles.LeaseActivesAnnotation, out var value) ? value : null;
+        var transfer = spec.HolderIdentity != holder || recordedSet != set;
         var metadata = WithAnnotations(current.Metadata, (Roles.LeaseFailoverAnnotation, failover is null ? null : KubernetesJson.Serialize(failover)),
-            (Roles.LeaseFencingAnnotation, null));
+            (Roles.LeaseFencingAnnotation, null), (Roles.LeaseActivesAnnotation, set));
         return new V1Lease
         {
             Metadata = metadata,
@@ -97,7 +102,7 @@ public static class GroupLease
         foreach (var (key, value) in annotations)
         {
             if (value is not null) copy.Annotations[key] = value;
-            else if (key == Roles.LeaseFencingAnnotation) copy.Annotations.Remove(key);
+            else if (key is Roles.LeaseFencingAnnotation or Roles.LeaseActivesAnnotation) copy.Annotations.Remove(key);
         }
         return copy;
     }
@@ -105,6 +110,21 @@ public static class GroupLease
     /// <summary>The failover record the Lease's last transfer committed; null when absent or unreadable
     /// (a foreign edit): then there is nothing to finish recording.</summary>
     public static FailoverRecord? FailoverOf(V1Lease lease) => Annotation<FailoverRecord>(lease, Roles.LeaseFailoverAnnotation);
+
+    /// <summary>The annotation's value for a set of actives: the names comma-separated (a pod name has no comma), or null for one pod or none.</summary>
+    public static string? ActivesValue(IReadOnlyList<string>? actives) => actives is { Count: > 1 } ? string.Join(',', actives) : null;
+
+    /// <summary>
+    /// The set of actives the Lease records, the holder first; null when it records none beyond the holder. A set that
+    /// does not start with the holder (a foreign edit of one of them) is not trusted: the holder alone is the set then,
+    /// which can only demote pods, never make more active.
+    /// </summary>
+    public static IReadOnlyList<string>? ActivesOf(V1Lease lease)
+    {
+        if (lease.Metadata?.Annotations?.TryGetValue(Roles.LeaseActivesAnnotation, out var value) != true) return null;
+        var names = value!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
+        return names.Count > 1 && names[0] == lease.Spec?.HolderIdentity ? names : null;
+    }
 
     /// <summary>The fencing in progress; null when absent or unreadable.</summary>
     public static FencingRecord? FencingOf(V1Lease lease) => Annotation<FencingRecord>(lease, Roles.LeaseFencingAnnotation);

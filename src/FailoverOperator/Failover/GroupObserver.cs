@@ -48,7 +48,8 @@ public sealed class GroupObserver(FailoverCaches caches)
         // A Lease without a spec is still there: replaced, not created again (which would conflict).
         var leaseState = lease is not null
             ? new LeaseState(lease.Spec?.HolderIdentity, ToOffset(lease.Spec?.RenewTime), lease.Spec?.LeaseTransitions ?? 0,
-                GroupLease.FailoverOf(lease), GroupLease.FencingOf(lease), caches.LeaseClock.SeenSince(lease, now), lease.Spec?.LeaseDurationSeconds)
+                GroupLease.FailoverOf(lease), GroupLease.FencingOf(lease), caches.LeaseClock.SeenSince(lease, now), lease.Spec?.LeaseDurationSeconds,
+                GroupLease.ActivesOf(lease), caches.LeaseClock.LastRenewal(lease))
             : null;
 
         var members = new List<PodState>();

@@ -8,7 +8,7 @@ namespace FailoverOperator.Failover;
 
 /// <summary>The HighAvailabilityGroup custom resource (failover.dev/v1alpha1). Its CRD is generated from these types: make crds.</summary>
 [KubernetesEntity(Group = Group, ApiVersion = Version, Kind = KindName, PluralName = Plural)]
-[Description("Keeps exactly one pod of a set active (label <roleLabelKey>=active), the others standby, and fails over to a Ready standby when the active fails.")]
+[Description("Keeps exactly one pod of a set active (or spec.activeCount pods; label <roleLabelKey>=active), the others standby, and fails over to a Ready standby when an active fails.")]
 [ShortName("hag")]
 [PrinterColumn("Active", ".status.activePod", "string")]
 [PrinterColumn("Phase", ".status.phase", "string")]
@@ -64,8 +64,8 @@ public sealed class HighAvailabilityGroupSpec
     [Default, EnumValues(FencingModes.Label, FencingModes.Agent)]
     [JsonPropertyName("fencing")] public string Fencing { get; set; } = FencingModes.Label;
 
-    [Description("The operator owns a PodDisruptionBudget (<group>-active, minAvailable 1) selecting only the active pod (spec.selector plus " +
-                 "<roleLabelKey>=active), so a node drain waits while the active is moved off the node instead of evicting it. Standbys stay evictable.")]
+    [Description("The operator owns a PodDisruptionBudget (<group>-active, minAvailable spec.activeCount) selecting only the active pods (spec.selector plus " +
+                 "<roleLabelKey>=active), so a node drain waits while an active is moved off the node instead of evicting it. Standbys stay evictable.")]
     [Default]
     [JsonPropertyName("protectActive")] public bool ProtectActive { get; set; }
 
@@ -74,6 +74,13 @@ public sealed class HighAvailabilityGroupSpec
                  "proceeds; a failover follows the eviction. Counted from status.activeDrain.since, also across operator leaders.")]
     [Default, Range(1, 86400)]
     [JsonPropertyName("drainTimeoutSeconds")] public int DrainTimeoutSeconds { get; set; } = 120;
+
+    [Description("How many members carry the active role at once: 1 is active-standby, more is active-active. Each failed active is replaced by " +
+                 "the best standby, never more than this many are labelled active at any instant, and the Lease records the whole set " +
+                 "(annotation failover.dev/actives). With fewer Ready promotable members, all of them are active and condition Degraded says so. " +
+                 "More than 1 is refused with fencing Agent (condition InvalidSpec).")]
+    [Default, Range(1, 1000)]
+    [JsonPropertyName("activeCount")] public int ActiveCount { get; set; } = 1;
 }
 
 public static class FencingModes
@@ -89,14 +96,18 @@ public sealed class HighAvailabilityGroupStatus
     [Description("The pod carrying the active role (the Lease holder).")]
     [JsonPropertyName("activePod"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? ActivePod { get; set; }
 
+    // Written even when null, like activePod.
+    [Description("Every pod carrying the active role, in the Lease's order (the first is activePod); one entry while spec.activeCount is 1.")]
+    [JsonPropertyName("activePods"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public IList<string>? ActivePods { get; set; }
+
     [Description("Pending (no Ready member yet), Healthy (active Ready), FailingOver (active unhealthy, waiting out failoverDelaySeconds), Degraded (active unhealthy and no Ready standby), FencingOldActive (Agent mode: the old active's Lease is taken away; waiting for proof it stopped), Paused, Invalid (the spec cannot be acted on; condition InvalidSpec says why; nothing is written).")]
     [EnumValues(typeof(GroupPhase), nameof(GroupPhase.All))]
     [JsonPropertyName("phase")] public string? Phase { get; set; }
 
-    [Description("Members other than the active that are Running, Ready and promotable.")]
+    [Description("Members other than the active (or actives) that are Running, Ready and promotable.")]
     [JsonPropertyName("readyStandbys")] public int ReadyStandbys { get; set; }
 
-    [Description("Changes of active, failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
+    [Description("Changes of active (with activeCount above 1, of the set of actives), failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
 
     [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder; NodeDrain: planned, the active moved off a node being drained), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
@@ -105,6 +116,10 @@ public sealed class HighAvailabilityGroupStatus
     // Written even when null, like activePod: a recovered active must clear it.
     [Description("The current active's failure while it lasts: pod, reason, since, readyTransition (the pod's Ready condition's lastTransitionTime then). failoverDelaySeconds counts from since, also after a change of operator leader, unless the pod's Ready condition has changed since (it recovered and failed again while no operator looked).")]
     [JsonPropertyName("activeFailure"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ActiveFailure? ActiveFailure { get; set; }
+
+    // Written even when null, like activeFailure.
+    [Description("With spec.activeCount above 1: the failure of each unhealthy active while it lasts (as activeFailure, which holds the first of them); failoverDelaySeconds counts from each one's since.")]
+    [JsonPropertyName("activeFailures"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public IList<ActiveFailure>? ActiveFailures { get; set; }
 
     // Written even when null, like activeFailure: a drain that ended must clear it.
     [Description("The drain of the active's node while it lasts and the active stays on it (the node is cordoned or has a NoExecute taint): " +
@@ -228,6 +243,9 @@ public static class Roles
     public const string LeaseGroupLabel = "failover.dev/group";
     /// <summary>Annotation on the per-group Lease: the record of the failover its last transfer committed (JSON).</summary>
     public const string LeaseFailoverAnnotation = "failover.dev/failover";
+    /// <summary>Annotation on the per-group Lease with spec.activeCount above 1: every active pod, comma-separated, the holder first.
+    /// Absent while the set has one pod (the holder is the set).</summary>
+    public const string LeaseActivesAnnotation = "failover.dev/actives";
     /// <summary>Annotation on the per-group Lease while its holder is empty: who is being fenced, in which term (JSON).</summary>
     public const string LeaseFencingAnnotation = "failover.dev/fencing";
     /// <summary>Annotation on the group: a one-shot request to move the active role to this pod, or "any" for the best candidate.</summary>

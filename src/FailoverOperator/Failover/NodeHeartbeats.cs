@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FailoverOperator.Runtime;
 using k8s.Models;
 
@@ -17,7 +16,7 @@ public sealed class NodeHeartbeats(TimeSpan staleAfter, TimeProvider time)
     /// <summary>Where the kubelets keep their heartbeat Leases, one per node, named after the node.</summary>
     public const string Namespace = "kube-node-lease";
 
-    private readonly ConcurrentDictionary<string, (string Record, DateTimeOffset SeenAt)> seen = new();
+    private readonly FirstSeen<(string? Holder, DateTime? RenewTime)> seen = new(time);
 
     public TimeSpan StaleAfter => staleAfter;
 
@@ -27,34 +26,26 @@ public sealed class NodeHeartbeats(TimeSpan staleAfter, TimeProvider time)
     /// </summary>
     public string? Observe(V1Lease? old, V1Lease? current)
     {
-        var now = time.GetUtcNow();
         if (current is null)
         {
-            if (old is not null) seen.TryRemove(old.Metadata.Name, out _);
+            if (old is not null) seen.Forget(old.Metadata.Name);
             return null;
         }
         var node = current.Metadata.Name;
-        var record = Record(current);
-        string? resumed = null;
-        seen.AddOrUpdate(node, _ => (record, now), (_, previous) =>
-        {
-            if (previous.Record == record) return previous;
-            if (now - previous.SeenAt >= staleAfter) resumed = node;
-            return (record, now);
-        });
-        return resumed;
+        var replaced = seen.Saw(node, Record(current));
+        return replaced is { } previous && time.GetUtcNow() - previous.At >= staleAfter ? node : null;
     }
 
     /// <summary>How long until the node's heartbeat counts as lost: zero when it already does, null when it never will
     /// without a change (no node, or no Lease of it seen).</summary>
     public TimeSpan? LostIn(string? node, DateTimeOffset now)
     {
-        if (node is null || !seen.TryGetValue(node, out var entry)) return null;
-        var left = staleAfter - (now - entry.SeenAt);
+        if (node is null || seen.Latest(node) is not { } entry) return null;
+        var left = staleAfter - (now - entry.At);
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     public bool IsLost(string? node, DateTimeOffset now) => LostIn(node, now) == TimeSpan.Zero;
 
-    private static string Record(V1Lease lease) => $"{lease.Spec?.HolderIdentity}|{lease.Spec?.RenewTime:O}";
+    private static (string? Holder, DateTime? RenewTime) Record(V1Lease lease) => (lease.Spec?.HolderIdentity, lease.Spec?.RenewTime);
 }

@@ -53,7 +53,13 @@ public sealed record LeaseState(
     FailoverRecord? Failover = null,
     FencingRecord? Fencing = null,
     DateTimeOffset? SeenSince = null,
-    int? DurationSeconds = null);
+    int? DurationSeconds = null,
+    IReadOnlyList<string>? ActivesOrNull = null,
+    HolderRenewal? LastRenewal = null)
+{
+    /// <summary>Every pod the Lease records as active, the holder first: the annotation's set, else the holder alone, else none.</summary>
+    public IReadOnlyList<string> Actives => ActivesOrNull ?? (string.IsNullOrEmpty(Holder) ? [] : [Holder]);
+}
 
 /// <summary>A pod the group's selector matches that another existing group already holds.</summary>
 public sealed record ForeignClaim(string Pod, string Group);
@@ -108,6 +114,9 @@ public enum LeaseActionKind { None, Create, Transfer, Fence }
 /// a transfer that is a failover carries its record, written into the Lease in the same write.</summary>
 public sealed record LeaseAction(LeaseActionKind Kind, string? Holder, FailoverRecord? Failover = null, FencingRecord? Fencing = null)
 {
+    /// <summary>With spec.activeCount above 1: every pod that is active afterwards, <see cref="Holder"/> first; null: the holder alone.</summary>
+    public IReadOnlyList<string>? Actives { get; init; }
+
     /// <summary>For a new Lease: the term it starts in (never below one the group already recorded).</summary>
     public int? Term { get; init; }
 
@@ -155,6 +164,8 @@ public static class EventReasons
     public const string ProtectionLifted = "ProtectionLifted";
     /// <summary>The PodDisruptionBudget name the group needs is taken by one that is not the group's.</summary>
     public const string BudgetNameTaken = "BudgetNameTaken";
+    /// <summary>spec.activeCount was lowered: the lowest-ranked extra actives became standbys.</summary>
+    public const string Demoted = "Demoted";
 }
 
 /// <summary>What to do with the group's PodDisruptionBudget (spec.protectActive).</summary>
@@ -177,7 +188,7 @@ public sealed record PlannedEvent(string Type, string Reason, string Message, st
 
 /// <summary>
 /// The outcome of a decision, to be carried out in order: the Lease write (the commit point), then
-/// the role changes in list order (every demotion before the promotion), then status and events.
+/// the role changes in list order (every demotion before any promotion), then status and events.
 /// </summary>
 public sealed record FailoverPlan(
     LeaseAction Lease,
@@ -196,6 +207,14 @@ public sealed record FailoverPlan(
     /// <summary>A switchover was accepted and waits for the old active to be proven stopped: the request stays.</summary>
     public bool SwitchoverUnderway { get; init; }
 
+    /// <summary>
+    /// Set on write 1 of Agent mode: the status, budget and request steps are left to the reconcile that
+    /// follows, at the latest after this long. An acknowledging agent usually answers sooner; a status
+    /// write here would hold up the reconcile that promotes (one reconcile per group at a time), and
+    /// the status then records the completed failover instead of a wait that is already over.
+    /// </summary>
+    public TimeSpan? StatusDeferredFor { get; init; }
+
     /// <summary>Since when the current active has been unhealthy, while it is (also in <see cref="Status"/>).</summary>
     public DateTimeOffset? ActiveUnhealthySince =>
         Status.ActiveFailure?.Since is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : null;
@@ -206,6 +225,6 @@ public sealed record FailoverPlan(
     /// <summary>Role changes that are not the promotion, to be carried out first.</summary>
     public IEnumerable<RoleChange> Demotions => RoleChanges.Where(c => c.Role != Roles.Active);
 
-    /// <summary>The single change that makes a pod active, carried out only after every demotion.</summary>
-    public RoleChange? Promotion => RoleChanges.SingleOrDefault(c => c.Role == Roles.Active);
+    /// <summary>The changes that make pods active (several with spec.activeCount above 1), carried out only after every demotion.</summary>
+    public IEnumerable<RoleChange> Promotions => RoleChanges.Where(c => c.Role == Roles.Active);
 }

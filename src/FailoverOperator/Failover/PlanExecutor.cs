@@ -8,7 +8,8 @@ namespace FailoverOperator.Failover;
 
 /// <summary>
 /// The execute step: carries a plan out in the order that makes it safe, one named step each:
-/// commit the Lease → demote → promote → a failover's Events → the status → other Events. Each step writes
+/// commit the Lease → demote → promote (every demotion before any promotion) → a failover's Events → the status →
+/// other Events (write 1 of Agent mode stops after the role changes: see <see cref="FailoverPlan.StatusDeferredFor"/>). Each step writes
 /// through the API server and puts what it wrote into the cache. A step that fails stops the ones
 /// after it; the next reconcile converges on the Lease, whatever line a crash hit.
 /// </summary>
@@ -23,8 +24,14 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
     {
         await CommitLeaseAsync(observed, plan.Lease, cancellationToken).ConfigureAwait(false);
         foreach (var demotion in plan.Demotions) await SetRoleAsync(observed, demotion, cancellationToken).ConfigureAwait(false);
-        if (plan.Promotion is { } promotion) await SetRoleAsync(observed, promotion, cancellationToken).ConfigureAwait(false);
+        foreach (var promotion in plan.Promotions) await SetRoleAsync(observed, promotion, cancellationToken).ConfigureAwait(false);
         var failover = plan.Failover is { } planned ? Complete(planned) : null;
+        if (plan.StatusDeferredFor is not null)
+        {
+            // Write 1 of Agent mode: the next reconcile, due within the deferral, writes the status and the rest.
+            PublishEvents(observed, plan.Events.Where(e => e.Term is null));
+            return failover;
+        }
         await RecordFailoverEventsAsync(observed, plan.Events.Where(e => e.Term is not null), cancellationToken).ConfigureAwait(false);
         await RecordStatusAsync(observed.Group, failover is null ? plan.Status : WithCompleted(plan.Status, failover), cancellationToken).ConfigureAwait(false);
         PublishEvents(observed, plan.Events.Where(e => e.Term is null));
@@ -45,7 +52,7 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         {
             var next = action.Kind == LeaseActionKind.Fence
                 ? GroupLease.Fenced(current, group, action.Fencing!, now)
-                : GroupLease.Next(current, group, action.Holder, now, action.Failover);
+                : GroupLease.Next(current, group, action.Holder, now, action.Failover, action.Actives);
             written = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(next, current.Metadata.Name, current.Metadata.NamespaceProperty,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }
@@ -53,7 +60,7 @@ public sealed class PlanExecutor(IKubernetes client, FailoverCaches caches, Even
         {
             var lease = action.Kind == LeaseActionKind.Fence
                 ? GroupLease.Fenced(null, group, action.Fencing!, now)
-                : GroupLease.New(group, action.Holder, now, action.Term ?? 0);
+                : GroupLease.New(group, action.Holder, now, action.Term ?? 0, action.Actives);
             try
             {
                 written = await client.CoordinationV1.CreateNamespacedLeaseAsync(lease, observed.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);

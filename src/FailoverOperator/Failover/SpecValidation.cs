@@ -46,6 +46,14 @@ public static partial class SpecValidation
         }
         if (spec.LeaseDurationSeconds is < 1 or > 3600) problems.Add($"spec.leaseDurationSeconds: {spec.LeaseDurationSeconds} is not from 1 to 3600");
         if (spec.FailoverDelaySeconds is < 0 or > 3600) problems.Add($"spec.failoverDelaySeconds: {spec.FailoverDelaySeconds} is not from 0 to 3600");
+        if (spec.ActiveCount is < 1 or > 1000) problems.Add($"spec.activeCount: {spec.ActiveCount} is not from 1 to 1000");
+        else if (spec.ActiveCount > 1 && spec.Fencing == FencingModes.Agent)
+        {
+            // The agent renews the Lease as its single holder and proves one old active stopped at a time: a set of actives
+            // would need a Lease (or a renewal) per active. Refused rather than half-fenced.
+            problems.Add($"spec.activeCount: {spec.ActiveCount} is not supported with spec.fencing {FencingModes.Agent} (its agent fences a single " +
+                         $"Lease holder); use activeCount 1 with {FencingModes.Agent}, or fencing {FencingModes.Label} for several actives");
+        }
         if (spec.DrainTimeoutSeconds is < 1 or > 86400) problems.Add($"spec.drainTimeoutSeconds: {spec.DrainTimeoutSeconds} is not from 1 to 86400");
         return problems;
     }

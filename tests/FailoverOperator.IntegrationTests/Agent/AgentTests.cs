@@ -1,4 +1,6 @@
+using System.Globalization;
 using FailoverOperator.Testing;
+using k8s;
 using System.Diagnostics;
 using System.Text.Json;
 using FailoverOperator.IntegrationTests.Infrastructure;
@@ -49,6 +51,14 @@ public class AgentTests(ControlPlane plane, ITestOutputHelper output) : AgentTes
         // The acknowledgement came after the (slow) demote hook had finished: the line was already there.
         Assert.Contains("standby 4 NotReady false db-0", hookLinesWhenAcknowledged);
         Assert.Equal("db-1", (await GetLeaseAsync(Group))!.Spec.HolderIdentity);   // the agent wrote nothing to the Lease
+
+        // The demotion's Events were sent after the acknowledgement, not competing with it: the API server's
+        // revisions (one etcd) order the writes. Nothing writes the pod after the acknowledgement here.
+        var acknowledged = long.Parse((await Client.CoreV1.ReadNamespacedPodAsync("db-0", Ns)).Metadata.ResourceVersion, CultureInfo.InvariantCulture);
+        await Wait.UntilAsync(async () => (await EventsAsync("Demoted")).Count == 1, Wait.Default, "the agent's Demoted event");
+        var demotionEvents = (await EventsAsync("Demoted")).Concat((await EventsAsync("HookSucceeded")).Where(e => e.Message.StartsWith("on-demote", StringComparison.Ordinal)));
+        Assert.All(demotionEvents, e => Assert.True(long.Parse(e.Metadata.ResourceVersion, CultureInfo.InvariantCulture) > acknowledged,
+            $"Event {e.Reason} ({e.Message}) was written at revision {e.Metadata.ResourceVersion}, before the acknowledgement at {acknowledged}"));
     }
 
     [Fact]
