@@ -156,7 +156,7 @@ public class DrainRealNodeTests(RealNodeCluster node, ITestOutputHelper output) 
         Wait.UntilAsync(async () => await BudgetAsync() is { } b && b.Status?.ObservedGeneration >= b.Metadata.Generation
                 && b.Status.CurrentHealthy == 1 && b.Status.DisruptionsAllowed == 0,
             Wait.Default, $"the budget {FailoverDecision.BudgetName(Group)} to protect {active} (counted by the disruption controller)",
-            async () => KubernetesJson.Serialize((await BudgetAsync())?.Status));
+            async () => await BudgetAsync() is { } b ? $"{b.Metadata.Name}: {KubernetesJson.Serialize(b.Status)}" : "no budget");
 
     /// <summary>An eviction of the pod through the API (what kubectl drain sends), expected to be refused by the budget: HTTP 429.</summary>
     private async Task AssertEvictionRefusedAsync(string pod)
