@@ -9,16 +9,5 @@
 # FENCED_FIGURES_REST_SECONDS sets the at-rest window (default 60).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OUT=${1:-$ROOT/.local/fenced-figures.txt}
-mkdir -p "$(dirname "$OUT")"
-cd "$ROOT"
-dotnet build tests/FailoverOperator.IntegrationTests --nologo -v quiet >/dev/null
-log=$OUT.log   # the test's whole output (operator log, hook logs), kept
-status=0
-FENCED_FIGURES=1 FENCED_FIGURES_OUT="$OUT" dotnet test tests/FailoverOperator.IntegrationTests --no-build --nologo \
-  --filter "FullyQualifiedName=FailoverOperator.IntegrationTests.RealNode.FencedRealNodeTests.Figures" \
-  --logger "console;verbosity=detailed" >"$log" 2>&1 || status=$?
-if [ $status -ne 0 ] || [ ! -s "$OUT" ]; then tail -n 100 "$log"; echo "fenced-figures: the measurement failed (log: $log)" >&2; exit 1; fi
-echo "measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -m)), load $(cut -d' ' -f1-3 /proc/loadavg):"
-sed 's/^/  /' "$OUT"
-echo "(the test's output: $log)"
+exec "$ROOT/hack/node/run-figures.sh" fenced-figures FENCED_FIGURES \
+  FailoverOperator.IntegrationTests.RealNode.FencedRealNodeTests.Figures "${1:-$ROOT/.local/fenced-figures.txt}"

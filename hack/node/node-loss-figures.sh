@@ -9,16 +9,5 @@
 # NODE_LOSS_FIGURES_ROUNDS sets the rounds per case (default 3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OUT=${1:-$ROOT/.local/node-loss-figures.txt}
-mkdir -p "$(dirname "$OUT")"
-cd "$ROOT"
-dotnet build tests/FailoverOperator.IntegrationTests --nologo -v quiet >/dev/null
-log=$OUT.log   # the test's whole output (operator log, hook logs), kept
-status=0
-NODE_LOSS_FIGURES=1 NODE_LOSS_FIGURES_OUT="$OUT" dotnet test tests/FailoverOperator.IntegrationTests --no-build --nologo \
-  --filter "FullyQualifiedName=FailoverOperator.IntegrationTests.RealNode.NodeLossRealNodeTests.Figures" \
-  --logger "console;verbosity=detailed" >"$log" 2>&1 || status=$?
-if [ $status -ne 0 ] || [ ! -s "$OUT" ]; then tail -n 100 "$log"; echo "node-loss-figures: the measurement failed (log: $log)" >&2; exit 1; fi
-echo "measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -m)), load $(cut -d' ' -f1-3 /proc/loadavg):"
-sed 's/^/  /' "$OUT"
-echo "(the test's output: $log)"
+exec "$ROOT/hack/node/run-figures.sh" node-loss-figures NODE_LOSS_FIGURES \
+  FailoverOperator.IntegrationTests.RealNode.NodeLossRealNodeTests.Figures "${1:-$ROOT/.local/node-loss-figures.txt}"

@@ -7,12 +7,12 @@ using k8s.Models;
 
 namespace FailoverOperator.IntegrationTests.RealNode;
 
-/// <summary>Runs only with FENCED_FIGURES=1 (hack/node/fenced-figures.sh): about four minutes of measuring.</summary>
+/// <summary>A measurement, not a check: runs only with SWITCH=1, which its script under hack/node/ sets.</summary>
 public sealed class FiguresFactAttribute : FactAttribute
 {
-    public FiguresFactAttribute()
+    public FiguresFactAttribute(string @switch, string script)
     {
-        if (Environment.GetEnvironmentVariable("FENCED_FIGURES") != "1") Skip = "a measurement, not a check: hack/node/fenced-figures.sh runs it (FENCED_FIGURES=1)";
+        if (Environment.GetEnvironmentVariable(@switch) != "1") Skip = $"a measurement, not a check: {script} runs it ({@switch}=1)";
     }
 }
 
@@ -24,7 +24,7 @@ public sealed class FiguresFactAttribute : FactAttribute
 /// </summary>
 public partial class FencedRealNodeTests
 {
-    [FiguresFact]
+    [FiguresFact("FENCED_FIGURES", "hack/node/fenced-figures.sh")]
     public async Task Figures()
     {
         const int leaseSeconds = 15;

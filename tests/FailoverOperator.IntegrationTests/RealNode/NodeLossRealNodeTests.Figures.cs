@@ -4,15 +4,6 @@ using k8s;
 
 namespace FailoverOperator.IntegrationTests.RealNode;
 
-/// <summary>Runs only with NODE_LOSS_FIGURES=1 (hack/node/node-loss-figures.sh): about five minutes of measuring.</summary>
-public sealed class NodeLossFiguresFactAttribute : FactAttribute
-{
-    public NodeLossFiguresFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("NODE_LOSS_FIGURES") != "1") Skip = "a measurement, not a check: hack/node/node-loss-figures.sh runs it (NODE_LOSS_FIGURES=1)";
-    }
-}
-
 /// <summary>
 /// The node-loss figures of docs/fencing.md (issue 15's acceptance), on the two real nodes with one
 /// operator (--node-lease-stale-seconds=12) and 15 s group leases: from the moment the active's
@@ -23,7 +14,7 @@ public sealed class NodeLossFiguresFactAttribute : FactAttribute
 /// </summary>
 public partial class NodeLossRealNodeTests
 {
-    [NodeLossFiguresFact]
+    [FiguresFact("NODE_LOSS_FIGURES", "hack/node/node-loss-figures.sh")]
     public async Task Figures()
     {
         const int leaseSeconds = 15;
