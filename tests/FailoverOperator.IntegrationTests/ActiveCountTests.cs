@@ -67,6 +67,12 @@ public class ActiveCountTests(ControlPlane plane, ITestOutputHelper output) : Cl
 
         // db-0 now ranks lowest: lowered to one, db-1 stays (priority 0, Ready before db-2) and holds the Lease alone.
         await AnnotateAsync("db-0", Roles.PriorityAnnotation, "-1");
+        // The operator must have seen that priority before the count changes (pods and groups are separate
+        // watches, so a spec change can overtake a pod change): db-3 made unpromotable after it, on the same
+        // pods watch, shows in status.readyStandbys only once the operator's cache holds both.
+        await AnnotateAsync("db-3", Roles.PromotableAnnotation, "false");
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.ReadyStandbys == 0, Wait.Default,
+            "status.readyStandbys 0: the operator saw db-3 unpromotable, hence db-0's priority before it");
         await PatchGroupSpecAsync("db", new { activeCount = 1 });
         Assert.Equal(["db-1"], await WaitForActivesAsync(1));
         Recorder.AllowActives("db", 1);
