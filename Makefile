@@ -104,3 +104,11 @@ chaos: ## Chaos suite: 2 operator replicas, >= 200 failovers, 8 leader kills, 3 
 .PHONY: bench
 bench: ## Failover latency and scale benchmark (figures in bench/results/)
 	hack/bench.sh
+
+.PHONY: fenced-figures
+fenced-figures: setup ## Figures of docs/fencing.md on real nodes: failover time Label vs Agent, API writes at rest, cut-off to new active (~5 min)
+	hack/node/fenced-figures.sh
+
+.PHONY: node-loss-figures
+node-loss-figures: setup ## Node-loss figures of docs/fencing.md on two real nodes: kubelet frozen -> new active, Label and Agent mode (~5 min)
+	hack/node/node-loss-figures.sh
