@@ -36,7 +36,7 @@ public sealed class WriteCounter : IAsyncDisposable
         counter.Watch(new Informer<V1Pod, V1PodList>(ListWatch.For<V1Pod, V1PodList>(watchClient, ns), NullLogger.Instance, "pods"),
             p => p.Metadata.Labels?.TryGetValue(podGroupLabel, out var g) == true ? g : null);
         counter.Watch(new Informer<Corev1Event, Corev1EventList>(ListWatch.For<Corev1Event, Corev1EventList>(watchClient, ns), NullLogger.Instance, "events"),
-            e => e.InvolvedObject?.Name is { } name ? $"{name}#{e.Reason}" : null);
+            e => e.InvolvedObject?.Name is { } name ? $"{name}#{e.Reason}({e.Source?.Component ?? e.ReportingComponent})" : null);
         foreach (var informer in counter.informers) await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         return counter;
     }
@@ -65,7 +65,7 @@ public sealed class WriteCounter : IAsyncDisposable
     private IEnumerable<KeyValuePair<string, int>> Of(string? group) =>
         counts.Where(c => group is null || (c.Key.Split('/', 2)[1].Split('#')[0] is var name && (name == group || name.StartsWith(group + "-", StringComparison.Ordinal))));
 
-    /// <summary>KIND/NAME=COUNT (an Event: KIND/OBJECT#REASON) for every object written (of <paramref name="group"/> only, when given).</summary>
+    /// <summary>KIND/NAME=COUNT (an Event: KIND/OBJECT#REASON(WRITER)) for every object written (of <paramref name="group"/> only, when given).</summary>
     public string Describe(string? group = null) =>
         Of(group).Any() ? string.Join(", ", Of(group).OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}")) : "none";
 

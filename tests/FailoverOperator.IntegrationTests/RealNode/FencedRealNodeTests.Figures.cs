@@ -28,7 +28,7 @@ public partial class FencedRealNodeTests
     public async Task Figures()
     {
         const int leaseSeconds = 15;
-        const int rounds = 5;
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("FENCED_FIGURES_ROUNDS"), out var n) && n > 0 ? n : 5;
         var restWindow = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("FENCED_FIGURES_REST_SECONDS"), out var r) ? r : 60);
         var figures = new List<string>();
         void Figure(string line)
