@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The figures of docs/fencing.md, measured on the real node (hack/node.sh, started and stopped by the
-# test run; root needed): failover time in Label mode vs Agent mode with an acknowledging agent (5
-# readiness failures each by default, alternated, one operator), API writes per group per minute at rest in both
-# modes, and cut-off-to-new-active with a 15 s lease. About 5 minutes once the node's images are cached.
+# test run; root needed): failover time in Label mode vs Agent mode with an acknowledging agent
+# (5 readiness failures each by default, alternated, one operator), API writes per group per minute at
+# rest in both modes, and cut-off-to-new-active with a 15 s lease. About 5 minutes once the node's images are cached.
 #
 #   hack/node/fenced-figures.sh [OUT]    figures on stdout and in OUT (default .local/fenced-figures.txt)
 #

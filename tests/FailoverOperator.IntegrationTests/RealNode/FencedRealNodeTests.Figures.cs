@@ -14,6 +14,10 @@ public sealed class FiguresFactAttribute : FactAttribute
     {
         if (Environment.GetEnvironmentVariable(@switch) != "1") Skip = $"a measurement, not a check: {script} runs it ({@switch}=1)";
     }
+
+    /// <summary>A measurement's setting from its script's environment: a positive whole number, else <paramref name="fallback"/>.</summary>
+    public static int Setting(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : fallback;
 }
 
 /// <summary>
@@ -28,8 +32,8 @@ public partial class FencedRealNodeTests
     public async Task Figures()
     {
         const int leaseSeconds = 15;
-        var rounds = int.TryParse(Environment.GetEnvironmentVariable("FENCED_FIGURES_ROUNDS"), out var n) && n > 0 ? n : 5;
-        var restWindow = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("FENCED_FIGURES_REST_SECONDS"), out var r) ? r : 60);
+        var rounds = FiguresFactAttribute.Setting("FENCED_FIGURES_ROUNDS", 5);
+        var restWindow = TimeSpan.FromSeconds(FiguresFactAttribute.Setting("FENCED_FIGURES_REST_SECONDS", 60));
         var figures = new List<string>();
         void Figure(string line)
         {

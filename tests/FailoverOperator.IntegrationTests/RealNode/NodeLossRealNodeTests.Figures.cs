@@ -18,7 +18,7 @@ public partial class NodeLossRealNodeTests
     public async Task Figures()
     {
         const int leaseSeconds = 15;
-        var rounds = int.TryParse(Environment.GetEnvironmentVariable("NODE_LOSS_FIGURES_ROUNDS"), out var r) ? r : 3;
+        var rounds = FiguresFactAttribute.Setting("NODE_LOSS_FIGURES_ROUNDS", 3);
         var figures = new List<string>();
         void Figure(string line)
         {
