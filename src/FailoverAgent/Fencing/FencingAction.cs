@@ -18,8 +18,12 @@ public sealed record Promote(long Term, string Reason) : FencingAction;
 /// </summary>
 public sealed record Demote(long Term, string Reason, TimeSpan? StopBy = null) : FencingAction;
 
-/// <summary>Annotate our pod failover.dev/demoted-term=Term, once the demotion before it finished.</summary>
-public sealed record Acknowledge(long Term) : FencingAction;
+/// <summary>
+/// Annotate our pod failover.dev/demoted-term=Term, once the demotion before it finished. With
+/// <paramref name="HandOver"/> (the operator's write 1, fencing us in Term and naming the pod it chose),
+/// first write that Lease to the chosen pod in term Term+1: the acknowledgement that is also the failover.
+/// </summary>
+public sealed record Acknowledge(long Term, LeaseSnapshot? HandOver = null) : FencingAction;
 
 /// <summary>Write the Lease to no holder with a fencing record naming us (graceful stop).</summary>
 public sealed record ReleaseLease(LeaseSnapshot Basis) : FencingAction;

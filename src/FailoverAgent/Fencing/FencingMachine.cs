@@ -13,6 +13,8 @@ public enum AgentRole { Standby, Active }
 ///   another holder or none. Readings of an older term than the newest seen are stale: ignored.
 /// - Never act again in a term we demoted from.
 /// - Fenced in a term we were named in but never acted in: acknowledge it at once (nothing to stop).
+/// - Fenced by the operator's write 1 (our pod, this very pod's UID, the term we give up) and the record
+///   names the pod it chose: the acknowledgement first hands the Lease over to that pod (docs/fencing.md).
 /// - On stop: demote if active, acknowledge, release the Lease if it names us.
 /// - Every demotion carries StopBy = the deadline: the application must have stopped by then
 ///   (the wrapped command is killed then at the latest, whatever its grace). A demotion for lack of
@@ -31,6 +33,8 @@ public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
     private bool stopping;
 
     public AgentRole Role { get; private set; } = AgentRole.Standby;
+    /// <summary>Our pod's UID, read at start: a fencing record names the very pod it fences (null: never hand over).</summary>
+    public string? SelfUid { get; set; }
     /// <summary>The term we act in while active; the last term we acted in otherwise (-1: none).</summary>
     public long Term => highestTermActedIn;
     public LeaseSnapshot? Lease => lease;
@@ -65,7 +69,7 @@ public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
         if (Role == AgentRole.Active && (!observed.Names(self) || observed.Term != highestTermActedIn))
         {
             var reason = observed.Names(self) ? RoleReasons.TermChanged : observed.LossReason;
-            actions.AddRange(StopActing(reason));
+            actions.AddRange(StopActing(reason, HandOverBasis(observed, highestTermActedIn)));
         }
         if (Role == AgentRole.Standby && string.IsNullOrEmpty(observed.Holder) && observed.FencedPod == self
             && observed.FencedTerm is { } fenced && fenced > highestTermActedIn)
@@ -73,7 +77,7 @@ public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
             // Fenced in a term we were named in but never acted in (our confirmation had not come back): that is
             // true to say at once, so the operator need not wait out the lease; and we never act in that term now.
             highestTermActedIn = fenced;
-            actions.Add(new Acknowledge(fenced));
+            actions.Add(new Acknowledge(fenced, HandOverBasis(observed, fenced)));
         }
         actions.AddRange(Role == AgentRole.Active ? Renew(now) : ConfirmIfCandidate(now));
         return actions;
@@ -163,14 +167,25 @@ public sealed class FencingMachine(string self, TimeSpan demotionLead = default)
     private List<FencingAction> Expired(TimeSpan now) =>
         DemotionStart is { } start && now >= start ? StopActing(RoleReasons.DeadlinePassed) : [];
 
-    private List<FencingAction> StopActing(string reason)
+    private List<FencingAction> StopActing(string reason, LeaseSnapshot? handOver = null)
     {
         var stopBy = Deadline;
         Role = AgentRole.Standby;
         lastRenewalStart = null;
         nextRenewalAttempt = TimeSpan.Zero;   // a newer term naming us is confirmed at once, not on the old schedule
-        return [new Demote(highestTermActedIn, reason, stopBy), new Acknowledge(highestTermActedIn)];
+        return [new Demote(highestTermActedIn, reason, stopBy), new Acknowledge(highestTermActedIn, handOver)];
     }
+
+    /// <summary>
+    /// The operator's write 1 that we may hand over once we stopped acting in <paramref name="term"/>: it fences
+    /// this very pod (UID) in that term and names another pod to promote. Handing it over is no more than our
+    /// acknowledgement says (we stopped), written where the operator would write its consequence.
+    /// </summary>
+    private LeaseSnapshot? HandOverBasis(LeaseSnapshot observed, long term) =>
+        string.IsNullOrEmpty(observed.Holder) && observed.Term == term && observed.FencedPod == self && observed.FencedTerm == term
+        && SelfUid is not null && observed.FencedUid == SelfUid && !string.IsNullOrEmpty(observed.FencedTo) && observed.FencedTo != self
+            ? observed
+            : null;
 
     private List<FencingAction> ConfirmIfCandidate(TimeSpan now) => IsCandidate ? Renew(now) : [];
 

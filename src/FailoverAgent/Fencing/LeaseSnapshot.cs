@@ -20,6 +20,9 @@ public sealed record LeaseSnapshot(
     /// <summary>The fencing record's pod and term: whom the operator took this Lease from, in which term.</summary>
     public string? FencedPod { get; init; }
     public long? FencedTerm { get; init; }
+    /// <summary>The fenced pod's UID (the very pod, not one recreated under its name) and the pod the operator chose to promote.</summary>
+    public string? FencedUid { get; init; }
+    public string? FencedTo { get; init; }
 
     /// <summary>Used when the Lease states no leaseDurationSeconds (the operator always writes one).</summary>
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(15);

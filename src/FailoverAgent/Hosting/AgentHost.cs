@@ -65,8 +65,8 @@ public sealed class AgentHost
 
     /// <summary>
     /// Reads the term this pod last acknowledged before following the Lease (retried until it
-    /// succeeds): without it a restarted agent could act again in a term it gave up. False when
-    /// asked to stop first.
+    /// succeeds): without it a restarted agent could act again in a term it gave up. And the pod's UID:
+    /// only the very pod a fencing record names may hand its Lease over. False when asked to stop first.
     /// </summary>
     private async Task<bool> RememberAcknowledgedAsync(GroupApi api, FencingMachine machine)
     {
@@ -76,7 +76,8 @@ public sealed class AgentHost
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                var term = await api.AcknowledgedTermAsync(timeout.Token);
+                var (uid, term) = await api.OwnPodAsync(timeout.Token);
+                machine.SelfUid = uid;
                 machine.RememberAcknowledged(term);
                 if (term >= 0) AgentLog.Info($"this pod acknowledged term {term} before: it will not act in that term or an older one");
                 return true;

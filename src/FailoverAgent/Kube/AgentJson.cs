@@ -3,11 +3,16 @@ using System.Text.Json.Serialization;
 
 namespace FailoverAgent.Kube;
 
-/// <summary>The failover record the operator writes on the Lease (the fields the agent reads).</summary>
+/// <summary>The failover record on the Lease: the operator writes it, and the demoted agent when it hands the Lease over.</summary>
 public sealed record FailoverAnnotation
 {
+    [JsonPropertyName("from"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? From { get; init; }
+    [JsonPropertyName("to"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? To { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
+    /// <summary>As the operator wrote it in the fencing record: passed on, never parsed here.</summary>
+    [JsonPropertyName("detectedAt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DetectedAt { get; init; }
     [JsonPropertyName("term")] public long? Term { get; init; }
+    [JsonPropertyName("proof"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Proof { get; init; }
 }
 
 /// <summary>failover.dev/fencing: who held which term and is being fenced, since when, why.</summary>
@@ -17,6 +22,10 @@ public sealed record FencingAnnotation
     [JsonPropertyName("term")] public long Term { get; init; }
     [JsonPropertyName("since")] public string? Since { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
+    /// <summary>The operator's choice of the pod to promote, and the fenced pod's UID (fields the agent reads, never writes).</summary>
+    [JsonPropertyName("to"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? To { get; init; }
+    [JsonPropertyName("uid"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Uid { get; init; }
+    [JsonPropertyName("detectedAt"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DetectedAt { get; init; }
 }
 
 /// <summary>/role's answer.</summary>

@@ -39,6 +39,17 @@ public sealed class GroupApi(IKubernetes client, AgentIdentity identity)
         return client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, identity.Group, identity.Namespace, cancellationToken: cancel);
     }
 
+    /// <summary>
+    /// The hand-over: write 1 (the basis) written to the pod it names, in the next term, carrying write 1's
+    /// resourceVersion (409 if anyone wrote the Lease since). False when the basis names no pod to hand to.
+    /// </summary>
+    public async Task<bool> HandOverAsync(LeaseSnapshot basis, CancellationToken cancel)
+    {
+        if (LeaseReading.HandedOver(WritableCopy(basis), DateTime.UtcNow) is not { } lease) return false;
+        await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, identity.Group, identity.Namespace, cancellationToken: cancel);
+        return true;
+    }
+
     /// <summary>Our pod's acknowledgement: failover.dev/demoted-term = term (a merge patch: nothing else changes).</summary>
     public Task AcknowledgeAsync(long term, CancellationToken cancel)
     {
@@ -53,12 +64,13 @@ public sealed class GroupApi(IKubernetes client, AgentIdentity identity)
     public async Task<string?> PodUidAsync(CancellationToken cancel) =>
         (await client.CoreV1.ReadNamespacedPodAsync(identity.Pod, identity.Namespace, cancellationToken: cancel)).Metadata?.Uid;
 
-    /// <summary>The term in our pod's demoted-term annotation (-1 when there is none or it does not parse).</summary>
-    public async Task<long> AcknowledgedTermAsync(CancellationToken cancel)
+    /// <summary>Our pod's UID and the term in its demoted-term annotation (-1 when there is none or it does not parse).</summary>
+    public async Task<(string? Uid, long AcknowledgedTerm)> OwnPodAsync(CancellationToken cancel)
     {
         var pod = await client.CoreV1.ReadNamespacedPodAsync(identity.Pod, identity.Namespace, cancellationToken: cancel);
-        return pod.Metadata?.Annotations?.TryGetValue(LeaseReading.DemotedTermAnnotationKey, out var raw) == true
-               && long.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var term) ? term : -1;
+        var term = pod.Metadata?.Annotations?.TryGetValue(LeaseReading.DemotedTermAnnotationKey, out var raw) == true
+                   && long.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
+        return (pod.Metadata?.Uid, term);
     }
 
     public Task CreateEventAsync(Corev1Event ev, CancellationToken cancel) =>

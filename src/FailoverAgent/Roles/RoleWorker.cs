@@ -73,6 +73,7 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
             case Acknowledge ack:
                 try
                 {
+                    if (ack.HandOver is { } writeOne) await HandOverAsync(writeOne, giveUp);
                     await RetryAsync($"acknowledging term {ack.Term}", ct => api.AcknowledgeAsync(ack.Term, ct), int.MaxValue, giveUp);
                     AgentLog.Info($"ACKNOWLEDGED term {ack.Term}: pod annotated {LeaseReading.DemotedTermAnnotationKey}={ack.Term}");
                 }
@@ -84,6 +85,29 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
             case Drained drained:
                 drained.Done.TrySetResult();
                 break;
+        }
+    }
+
+    /// <summary>
+    /// One attempt, bounded like a renewal: on success the failover is done but for the new active's label; on
+    /// any failure (409: the operator or another writer got there first) the pod annotation that follows is
+    /// the acknowledgement, and the operator promotes on it as before.
+    /// </summary>
+    private async Task HandOverAsync(LeaseSnapshot writeOne, CancellationToken giveUp)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(giveUp);
+        timeout.CancelAfter(FencingTimings.RequestTimeout(writeOne.Duration));
+        try
+        {
+            if (await api.HandOverAsync(writeOne, timeout.Token))
+            {
+                AgentLog.Info($"HANDED OVER the Lease to {writeOne.FencedTo} in term {writeOne.Term + 1} after giving up term {writeOne.Term}");
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !giveUp.IsCancellationRequested)
+        {
+            AgentLog.Warn($"handing the Lease over to {writeOne.FencedTo} (term {writeOne.Term + 1}) was refused, the acknowledgement alone follows: " +
+                          LeaseFollower.Describe(e));
         }
     }
 
