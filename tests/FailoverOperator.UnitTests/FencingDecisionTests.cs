@@ -33,6 +33,8 @@ public class FencingDecisionTests
 
         Assert.Equal(LeaseActionKind.Fence, plan.Lease.Kind);
         Assert.Equal(("a", 4, FailoverReasons.NotReady), (plan.Lease.Fencing!.From, plan.Lease.Fencing.Term, plan.Lease.Fencing.Reason));
+        // The pod chosen now is named in write 1, so the old active's agent can hand the Lease to it once it has stopped.
+        Assert.Equal("b", plan.Lease.Fencing.To);
         Assert.Equal([new RoleChange("a", Roles.Standby)], plan.RoleChanges);
         Assert.Null(plan.Status.ActivePod);
         Assert.Equal(GroupPhase.FencingOldActive, plan.Status.Phase);
@@ -67,11 +69,51 @@ public class FencingDecisionTests
         Assert.Null(later.StatusDeferredFor);
     }
 
+    [Fact]
+    public void WriteOneNamesTheBestCandidateNotOnTheFailedActivesNode()
+    {
+        var a = NotReady("a") with { Node = "n1" };
+        var plan = FailoverDecision.Decide(Observe([a, Ready("b", readyAt: -90) with { Node = "n1" }, Ready("c") with { Node = "n2" }],
+            new LeaseState("a", T0, 4, SeenSince: T0.AddSeconds(-1))));
+
+        Assert.Equal((LeaseActionKind.Fence, "c"), (plan.Lease.Kind, plan.Lease.Fencing!.To));
+    }
+
+    [Fact]
+    public void ALeaseTheOldActivesAgentHandedOverIsRecordedAndItsHolderOnlyLabelled()
+    {
+        // What the demoted agent wrote over write 1: the chosen pod in the next term, the failover record with its proof.
+        var handedOver = new FailoverRecord
+        {
+            From = "a", To = "b", Reason = FailoverReasons.NotReady, DetectedAt = FencingA.DetectedAt, Term = 5, Proof = FencingProofs.HandedOver,
+        };
+        var status = new HighAvailabilityGroupStatus { ActivePod = "a", FailoverCount = 4, Phase = GroupPhase.Healthy };
+        var o = Observe([NotReady("a", Roles.Standby), Ready("b")], new LeaseState("b", T0, 5, handedOver, SeenSince: T0)) with { Status = status };
+
+        var plan = FailoverDecision.Decide(o);
+
+        Assert.Equal(LeaseAction.None, plan.Lease);   // the Lease is already the failover: nothing to write to it
+        Assert.Equal([new RoleChange("b", Roles.Active)], plan.RoleChanges);
+        Assert.Equal(("b", GroupPhase.Healthy, 5), (plan.Status.ActivePod, plan.Status.Phase, plan.Status.FailoverCount));
+        Assert.Equal(handedOver, plan.Failover);
+        Assert.Equal(FencingProofs.HandedOver, plan.Status.LastFailover!.Proof);
+        var fenced = plan.Events.Single(e => e.Reason == EventReasons.Fenced);
+        Assert.Equal(("pod a stopped acting in term 4: its agent acknowledged giving up term 4 and handed the Lease to b", 5),
+            (fenced.Message, fenced.Term));
+        Assert.Contains(plan.Events, e => e.Reason == EventReasons.Promoted && e.Pod == "b");
+
+        // Once recorded, nothing more: the next reconcile writes nothing and says nothing again.
+        var recorded = o with { Status = plan.Status, Members = [NotReady("a", Roles.Standby), Ready("b", Roles.Active)] };
+        var after = FailoverDecision.Decide(recorded);
+        Assert.Equal((LeaseAction.None, 0, 0), (after.Lease, after.RoleChanges.Count, after.Events.Count));
+        Assert.Null(after.Failover);
+    }
+
     [Theory]
-    [InlineData(4, false, 5, "its agent acknowledged giving up term 4")]
-    [InlineData(null, true, 5, "its containers have terminated")]
-    [InlineData(3, false, 15, "its lease expired")]
-    public void EachProofPromotesTheCandidateInTheNextTerm(int? demotedTerm, bool stopped, double seenSecondsAgo, string proof)
+    [InlineData(4, false, 5, "its agent acknowledged giving up term 4", FencingProofs.Acknowledged)]
+    [InlineData(null, true, 5, "its containers have terminated", FencingProofs.ContainersTerminated)]
+    [InlineData(3, false, 15, "its lease expired", FencingProofs.LeaseExpired)]
+    public void EachProofPromotesTheCandidateInTheNextTerm(int? demotedTerm, bool stopped, double seenSecondsAgo, string proof, string kind)
     {
         var fenced = NotReady("a", Roles.Standby, demotedTerm, stopped);
         var plan = FailoverDecision.Decide(Observe([fenced, Ready("b")], Fencing(seenSecondsAgo), fenced));
@@ -82,6 +124,7 @@ public class FencingDecisionTests
         Assert.Equal(5, plan.Status.FailoverCount);
         Assert.Equal([new RoleChange("b", Roles.Active)], plan.RoleChanges);
         Assert.Contains(proof, plan.Events.Single(e => e.Reason == EventReasons.Fenced).Message);
+        Assert.Equal(kind, plan.Failover.Proof);
     }
 
     [Theory]

@@ -18,7 +18,7 @@ public static partial class FailoverDecision
     {
         var fencing = new FencingRecord
         {
-            From = from, Term = o.Lease!.Transitions, Reason = reason, DetectedAt = detectedAt.UtcDateTime, Since = o.Now.UtcDateTime, To = to,
+            From = from, Term = o.Lease!.Transitions, Reason = reason, DetectedAt = detectedAt.UtcDateTime, Since = o.Now.UtcDateTime, To = to ?? candidate.Name,
             Requested = requested, Uid = o.Members.FirstOrDefault(p => p.Name == from)?.Uid, DurationSeconds = EffectiveLeaseSeconds(o),
         };
         var message = $"{failure}; its Lease is taken away and {candidate.Name} is promoted once {from} is proven stopped for term {fencing.Term}";
@@ -67,10 +67,10 @@ public static partial class FailoverDecision
                 available: (false, "FailoverPaused", $"{from} is fenced ({proof}); automatic failover is paused (spec.paused)"), failure: failure);
         }
 
-        var fenced = new PlannedEvent(EventTypes.Normal, EventReasons.Fenced, $"pod {from} stopped acting in term {fencing.Term}: {proof}", from);
+        var fenced = new PlannedEvent(EventTypes.Normal, EventReasons.Fenced, $"pod {from} stopped acting in term {fencing.Term}: {proof.Description}", from);
         return Promote(o, new FailoverRecord
         {
-            From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = detectedAt, Term = fencing.Term + 1,
+            From = from, To = candidate.Name, Reason = fencing.Reason, DetectedAt = detectedAt, Term = fencing.Term + 1, Proof = proof.Kind,
         }, before: [fenced], requested: fencing.Requested ?? fencing.To);
     }
 
@@ -119,9 +119,28 @@ public static partial class FailoverDecision
 
     /// <summary>Which proof, if any, shows the fenced pod stopped acting in <paramref name="term"/>. A pod
     /// that no longer exists proves nothing by itself: a force-deleted pod may still run on a cut-off node.</summary>
-    public static string? Proof(PodState? fenced, int term, DateTimeOffset expiresAt, DateTimeOffset now) =>
-        fenced?.DemotedTerm == term ? $"its agent acknowledged giving up term {term}"
-        : fenced?.Stopped == true ? "its containers have terminated"
-        : now >= expiresAt ? $"its lease expired at {expiresAt.UtcDateTime:O} (its agent demotes itself before then)"
+    public static FencingProof? Proof(PodState? fenced, int term, DateTimeOffset expiresAt, DateTimeOffset now) =>
+        fenced?.DemotedTerm == term ? new(FencingProofs.Acknowledged, Acknowledged(term))
+        : fenced?.Stopped == true ? new(FencingProofs.ContainersTerminated, "its containers have terminated")
+        : now >= expiresAt ? new(FencingProofs.LeaseExpired, $"its lease expired at {expiresAt.UtcDateTime:O} (its agent demotes itself before then)")
         : null;
+
+    private static string Acknowledged(int term) => $"its agent acknowledged giving up term {term}";
+
+    /// <summary>
+    /// The old active's agent handed the Lease over (write 1 named the pod to promote): its acknowledgement, written
+    /// as the failover itself. The operator witnessed no proof, so the record's Event says which one it was.
+    /// </summary>
+    private static PlannedEvent? HandedOverEvent(FailoverRecord record) =>
+        record.Proof == FencingProofs.HandedOver
+            ? new(EventTypes.Normal, EventReasons.Fenced,
+                $"pod {record.From} stopped acting in term {record.Term - 1}: {Acknowledged((record.Term ?? 1) - 1)} and handed the Lease to {record.To}",
+                record.From, record.Term)
+            : null;
+}
+
+/// <summary>A proof that the fenced pod stopped: its <see cref="FencingProofs"/> kind, and what an Event says of it.</summary>
+public sealed record FencingProof(string Kind, string Description)
+{
+    public override string ToString() => Description;
 }

@@ -6,7 +6,10 @@ namespace FailoverOperator.Failover;
 public static partial class FailoverDecision
 {
     /// <summary>A failover's Events, planned by the reconcile that records it.</summary>
-    private static PlannedEvent[] FailoverEvents(FailoverRecord record) => record.Reason == FailoverReasons.NodeDrain
+    private static PlannedEvent[] FailoverEvents(FailoverRecord record) =>
+        HandedOverEvent(record) is { } handedOver ? [handedOver, .. ReasonEvents(record)] : ReasonEvents(record);
+
+    private static PlannedEvent[] ReasonEvents(FailoverRecord record) => record.Reason == FailoverReasons.NodeDrain
     ? [
         new(EventTypes.Normal, EventReasons.NodeDrain,
             $"the node of active pod {record.From} is being drained: switched over from {record.From} to {record.To} ahead of the eviction (term {record.Term})", record.From, record.Term),

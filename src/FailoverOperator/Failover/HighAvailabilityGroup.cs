@@ -110,7 +110,7 @@ public sealed class HighAvailabilityGroupStatus
     [Description("Changes of active (with activeCount above 1, of the set of actives), failovers and switchovers (the first election does not count): the Lease's leaseTransitions, so it cannot drift.")]
     [JsonPropertyName("failoverCount")] public int FailoverCount { get; set; }
 
-    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder; NodeDrain: planned, the active moved off a node being drained), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it).")]
+    [Description("The last failover: from, to, reason (NotReady, Deleted, Terminating, PodFailed, PodSucceeded, NotRunning, NoLongerMember, NodeLost, LeaseExpired, UnknownHolder; NodeDrain: planned, the active moved off a node being drained), detectedAt, completedAt, durationMilliseconds, term (the Lease's leaseTransitions after it); Agent mode: proof, what showed the old active stopped (HandedOver: its agent demoted it and wrote the Lease to the new active itself; Acknowledged; ContainersTerminated; LeaseExpired).")]
     [JsonPropertyName("lastFailover")] public FailoverRecord? LastFailover { get; set; }
 
     // Written even when null, like activePod: a recovered active must clear it.
@@ -147,6 +147,17 @@ public sealed record FailoverRecord
     [JsonPropertyName("durationMilliseconds")] public long? DurationMilliseconds { get; init; }
     [Description("The Lease's leaseTransitions after this failover: the term the new active serves in.")]
     [JsonPropertyName("term")] public int? Term { get; init; }
+    [Description("Agent mode: what proved the old active stopped acting before this one was promoted: HandedOver (its agent demoted it and wrote the Lease to the new active itself), Acknowledged (its agent's failover.dev/demoted-term), ContainersTerminated, or LeaseExpired.")]
+    [JsonPropertyName("proof")] public string? Proof { get; init; }
+}
+
+/// <summary>The values of <see cref="FailoverRecord.Proof"/>: how Agent mode knew the old active stopped (docs/fencing.md).</summary>
+public static class FencingProofs
+{
+    public const string HandedOver = "HandedOver";
+    public const string Acknowledged = "Acknowledged";
+    public const string ContainersTerminated = "ContainersTerminated";
+    public const string LeaseExpired = "LeaseExpired";
 }
 
 public sealed record SwitchoverRecord
@@ -204,7 +215,8 @@ public sealed record FencingRecord
     [JsonPropertyName("from")] public string? From { get; init; }
     [JsonPropertyName("term")] public int Term { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
-    /// <summary>A switchover's target, promoted once the old active is proven stopped (if still a candidate).</summary>
+    /// <summary>The pod chosen to promote (a switchover's target, or the best candidate when the Lease was taken): promoted once
+    /// the old active is proven stopped, if still a candidate; the old active's agent hands the Lease to it itself.</summary>
     [JsonPropertyName("to")] public string? To { get; init; }
     /// <summary>What the switchover request said ("any" or the target), to answer it truthfully.</summary>
     [JsonPropertyName("requested")] public string? Requested { get; init; }

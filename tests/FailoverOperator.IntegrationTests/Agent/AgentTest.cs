@@ -76,6 +76,17 @@ public abstract class AgentTest(ClusterFixture plane, ITestOutputHelper output) 
         }
     }
 
+    /// <summary>The Lease's term while the pod holds it, once the pod's agent ran its promote hook in it.</summary>
+    protected async Task<int> ActiveTermAsync(string pod)
+    {
+        var lease = (await GetLeaseAsync(Group))!.Spec;
+        Assert.Equal(pod, lease.HolderIdentity);
+        var term = lease.LeaseTransitions ?? 0;
+        await Wait.UntilAsync(() => Task.FromResult(HookLines.Any(l => l.StartsWith($"active {term} ", StringComparison.Ordinal) && l.EndsWith($" {pod}", StringComparison.Ordinal))),
+            Wait.Default, $"{pod}'s promote hook in term {term}", () => Task.FromResult(AgentLogs()));
+        return term;
+    }
+
     protected async Task<string?> DemotedTermAsync(string pod) =>
         (await Client.CoreV1.ReadNamespacedPodAsync(pod, Ns)).Metadata.Annotations?.TryGetValue("failover.dev/demoted-term", out var term) == true ? term : null;
 

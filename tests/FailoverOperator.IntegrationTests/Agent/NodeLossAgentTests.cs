@@ -83,15 +83,4 @@ public class NodeLossAgentTests(ControlPlane plane, ITestOutputHelper output) : 
         Assert.Equal("db-1", (await GetLeaseAsync(Group))!.Spec.HolderIdentity);
         Assert.DoesNotContain(HookLines.Skip(selfDemotion + 1), l => l.StartsWith($"active {term} ", StringComparison.Ordinal));
     }
-
-    /// <summary>The Lease's term while the pod holds it, once the pod's agent ran its promote hook in it.</summary>
-    private async Task<int> ActiveTermAsync(string pod)
-    {
-        var lease = (await GetLeaseAsync(Group))!.Spec;
-        Assert.Equal(pod, lease.HolderIdentity);
-        var term = lease.LeaseTransitions ?? 0;
-        await Wait.UntilAsync(() => Task.FromResult(HookLines.Any(l => l.StartsWith($"active {term} ", StringComparison.Ordinal) && l.EndsWith($" {pod}", StringComparison.Ordinal))),
-            Wait.Default, $"{pod}'s promote hook in term {term}", () => Task.FromResult(AgentLogs()));
-        return term;
-    }
 }
