@@ -32,6 +32,32 @@ public class AgentRbacTests(ControlPlane plane, ITestOutputHelper output) : Agen
         Assert.DoesNotContain("forbidden", agent.Log, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task TheDocumentedRoleLetsTheAgentHandTheLeaseOver()
+    {
+        await ApplyDocumentedRoleAsync();
+        await CreatePodsAsync("db", 1);
+        await CreateLeaseAsync("db-0", term: 2);
+        var agent = StartAgent("sidecar", "db-0", Hooks(), await ServiceAccountKubeconfigAsync(ServiceAccount));
+        await WaitHookAsync("active 2 Assigned false db-0");
+
+        // The operator's write 1: db-0 (this very pod) fenced in term 2, db-1 chosen.
+        var uid = (await Client.CoreV1.ReadNamespacedPodAsync("db-0", Ns)).Metadata.Uid;
+        await UpdateLeaseAsync(lease =>
+        {
+            lease.Spec.HolderIdentity = "";
+            lease.Metadata.Annotations = new Dictionary<string, string>
+            {
+                ["failover.dev/fencing"] = System.Text.Json.JsonSerializer.Serialize(new { from = "db-0", uid, term = 2, to = "db-1", reason = "NotReady" }),
+            };
+        });
+
+        await Wait.UntilAsync(async () => (await GetLeaseAsync(Group))!.Spec is { HolderIdentity: "db-1", LeaseTransitions: 3 }, Wait.Default,
+            "the Lease handed over to db-1 in term 3", () => Task.FromResult(agent.Log));
+        await Wait.UntilAsync(async () => await DemotedTermAsync("db-0") == "2", Wait.Default, "the acknowledgement after it");
+        Assert.DoesNotContain("forbidden", agent.Log, StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>The Role and RoleBinding of docs/fencing.md, moved into this test's namespace, and their ServiceAccount.</summary>
     private async Task ApplyDocumentedRoleAsync()
     {

@@ -194,6 +194,9 @@ public partial class FencedRealNodeTests(RealNodeCluster node, ITestOutputHelper
 
         var first = active;
         (active, term) = await FailOverAsync("db", active, term, "readiness failure", () => ExecAsync(first, "rm", ProbedWorkload.ReadyFile));
+        // The old agent, demoted, handed the Lease to the new active itself: the operator only labelled it.
+        await Wait.UntilAsync(async () => (await GetGroupAsync("db")).Status?.LastFailover?.Term == term, Wait.Default, "the failover recorded");
+        Assert.Equal(FencingProofs.HandedOver, (await GetGroupAsync("db")).Status!.LastFailover!.Proof);
         await ExecAsync(first, "touch", ProbedWorkload.ReadyFile);
 
         var second = active;
