@@ -53,7 +53,7 @@ public static class StatusReport
         : $"{record.Result} {Or(record.From, "?")} -> {Or(record.To, "?")} at {Time(record.RequestedAt)}{Took(record.DurationMilliseconds, record.Term)}: {record.Message}";
 
     private static string Describe(FailoverRecord? record) => record is null ? "none"
-        : $"{Or(record.From, "?")} -> {Or(record.To, "?")} ({record.Reason}) at {Time(record.CompletedAt ?? record.DetectedAt)}{Took(record.DurationMilliseconds, record.Term)}";
+        : $"{Or(record.From, "?")} -> {Or(record.To, "?")} ({record.Reason}{(record.Proof is { } proof ? $", proof {proof}" : "")}) at {Time(record.CompletedAt ?? record.DetectedAt)}{Took(record.DurationMilliseconds, record.Term)}";
 
     // Absent annotations read as the operator reads them: priority 0, promotable.
     private static string[] MemberRow(V1Pod pod, string roleLabelKey) =>
