@@ -106,7 +106,8 @@ public sealed class RoleWorker(AgentIdentity identity, IRoleHandler handler, Gro
         }
         catch (Exception e) when (e is not OperationCanceledException || !giveUp.IsCancellationRequested)
         {
-            AgentLog.Warn($"handing the Lease over to {writeOne.FencedTo} (term {writeOne.Term + 1}) was refused, the acknowledgement alone follows: " +
+            var why = GroupApi.IsConflict(e) ? "was refused: the Lease changed since write 1" : "failed";
+            AgentLog.Warn($"handing the Lease over to {writeOne.FencedTo} (term {writeOne.Term + 1}) {why}; the acknowledgement alone follows: " +
                           LeaseFollower.Describe(e));
         }
     }

@@ -132,10 +132,9 @@ public static partial class FailoverDecision
     /// as the failover itself. The operator witnessed no proof, so the record's Event says which one it was.
     /// </summary>
     private static PlannedEvent? HandedOverEvent(FailoverRecord record) =>
-        record.Proof == FencingProofs.HandedOver
+        record is { Proof: FencingProofs.HandedOver, Term: { } term }
             ? new(EventTypes.Normal, EventReasons.Fenced,
-                $"pod {record.From} stopped acting in term {record.Term - 1}: {Acknowledged((record.Term ?? 1) - 1)} and handed the Lease to {record.To}",
-                record.From, record.Term)
+                $"pod {record.From} stopped acting in term {term - 1}: {Acknowledged(term - 1)} and handed the Lease to {record.To}", record.From, term)
             : null;
 }
 

@@ -75,7 +75,7 @@ public class HandOverAgentTests(ControlPlane plane, ITestOutputHelper output) : 
         Assert.False(HookLines.Contains($"standby {term} NotReady false {old}"), "the demote hook ended before the Lease was touched: the test proves nothing");
 
         await WaitHookAsync($"active {term + 1} NotReady false {next}");
-        Assert.Contains($"handing the Lease over to {next} (term {term + 1}) was refused", AgentLogs());
+        Assert.Contains($"handing the Lease over to {next} (term {term + 1}) was refused: the Lease changed since write 1", AgentLogs());
         await Wait.UntilAsync(async () => (await GetGroupAsync(Group)).Status?.LastFailover?.Term == term + 1, Wait.Default, "the failover recorded");
         var status = (await GetGroupAsync(Group)).Status!;
         Assert.Equal((next, FencingProofs.Acknowledged), (status.ActivePod, status.LastFailover!.Proof));
